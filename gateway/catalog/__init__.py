@@ -1,0 +1,1 @@
+"""LinkedIn's products, permissions, tiers and routes, loaded from catalog.yaml."""

@@ -1,0 +1,109 @@
+"""The error tree, and the one place errors become LinkedIn-shaped responses.
+
+::
+
+    Exception
+    ├── GatewayError            a request the gateway answers itself (carries a Refusal)
+    │   └── BadRequest          400 bad_request: malformed or ambiguous input
+    ├── StoreError              the quota store failed (redis.RedisError and friends)
+    ├── UpstreamError           the upstream could not be used
+    │   ├── UpstreamUnreachable 502 upstream_unreachable: refused, reset, DNS
+    │   └── UpstreamTimeout     504 upstream_timeout
+    └── ConfigError             gateway.yaml / catalog.yaml invalid; lists every problem
+
+Foreign exceptions (aiohttp, redis) are translated into these at the edge that meets them.
+Every gateway-made response has LinkedIn's error body
+``{"status", "serviceErrorCode", "code", "message"}`` (API guide, "Error handling") and an
+``X-Gateway-Reason`` header with a stable reason code listed in README.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+REASON_HEADER = "X-Gateway-Reason"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A response the gateway makes itself instead of forwarding."""
+
+    status: int
+    reason: str
+    code: str
+    message: str
+    service_error_code: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def body(self) -> dict[str, object]:
+        out: dict[str, object] = {"status": self.status}
+        if self.service_error_code is not None:
+            out["serviceErrorCode"] = self.service_error_code
+        out["code"] = self.code
+        out["message"] = self.message
+        return out
+
+    def body_bytes(self) -> bytes:
+        return json.dumps(self.body(), separators=(",", ":")).encode()
+
+    def all_headers(self) -> dict[str, str]:
+        out = dict(self.headers)
+        out[REASON_HEADER] = self.reason
+        out["Content-Type"] = "application/json"
+        return out
+
+
+class GatewayError(Exception):
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.message)
+        self.refusal = refusal
+
+
+class BadRequest(GatewayError):
+    def __init__(self, message: str, *, reason: str = "bad_request", status: int = 400) -> None:
+        code = {400: "BAD_REQUEST", 413: "REQUEST_ENTITY_TOO_LARGE", 414: "URI_TOO_LONG",
+                431: "REQUEST_HEADER_FIELDS_TOO_LARGE"}.get(status, "BAD_REQUEST")
+        super().__init__(Refusal(status=status, reason=reason, code=code, message=message))
+
+
+class StoreError(Exception):
+    """The quota store could not answer. Never carries a token."""
+
+
+class UpstreamError(Exception):
+    reason = "upstream_error"
+
+
+class UpstreamUnreachable(UpstreamError):
+    """The request never reached the upstream: nothing was sent, the call is refunded."""
+
+    reason = "upstream_unreachable"
+
+
+class UpstreamTimeout(UpstreamError):
+    """The upstream did not answer in time. ``sent`` tells whether the request went out."""
+
+    reason = "upstream_timeout"
+
+    def __init__(self, message: str, *, sent: bool) -> None:
+        super().__init__(message)
+        self.sent = sent
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    file: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.path}" if self.path else self.file
+        return f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems

@@ -1,0 +1,1 @@
+"""Quota counting: window arithmetic, key naming and the stores that count atomically."""

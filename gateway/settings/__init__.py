@@ -1,0 +1,1 @@
+"""The deployment config (gateway.yaml): its model and its strict loader."""

@@ -1,0 +1,1 @@
+"""Where bearer tokens are recognised: the token sources and what they return."""

@@ -1,3 +1,3 @@
-"""linkedin-gateway: enforce LinkedIn's products, permissions, tiers and quotas in front of its APIs."""
+"""linkedin-gateway: LinkedIn's products, permissions, tiers and quotas, enforced."""
 
 __version__ = "0.1.0"

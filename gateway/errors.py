@@ -63,8 +63,12 @@ class GatewayError(Exception):
 
 class BadRequest(GatewayError):
     def __init__(self, message: str, *, reason: str = "bad_request", status: int = 400) -> None:
-        code = {400: "BAD_REQUEST", 413: "REQUEST_ENTITY_TOO_LARGE", 414: "URI_TOO_LONG",
-                431: "REQUEST_HEADER_FIELDS_TOO_LARGE"}.get(status, "BAD_REQUEST")
+        code = {
+            400: "BAD_REQUEST",
+            413: "REQUEST_ENTITY_TOO_LARGE",
+            414: "URI_TOO_LONG",
+            431: "REQUEST_HEADER_FIELDS_TOO_LARGE",
+        }.get(status, "BAD_REQUEST")
         super().__init__(Refusal(status=status, reason=reason, code=code, message=message))
 
 
@@ -73,23 +77,29 @@ class StoreError(Exception):
 
 
 class UpstreamError(Exception):
+    """The upstream could not be used. ``sent`` tells whether the request may have reached it:
+    a call that never left is refunded, one that may have been counted by LinkedIn is not."""
+
     reason = "upstream_error"
-
-
-class UpstreamUnreachable(UpstreamError):
-    """The request never reached the upstream: nothing was sent, the call is refunded."""
-
-    reason = "upstream_unreachable"
-
-
-class UpstreamTimeout(UpstreamError):
-    """The upstream did not answer in time. ``sent`` tells whether the request went out."""
-
-    reason = "upstream_timeout"
+    status = 502
+    code = "BAD_GATEWAY"
 
     def __init__(self, message: str, *, sent: bool) -> None:
         super().__init__(message)
         self.sent = sent
+
+    def refusal(self) -> Refusal:
+        return Refusal(status=self.status, reason=self.reason, code=self.code, message=str(self))
+
+
+class UpstreamUnreachable(UpstreamError):
+    reason = "upstream_unreachable"
+
+
+class UpstreamTimeout(UpstreamError):
+    reason = "upstream_timeout"
+    status = 504
+    code = "GATEWAY_TIMEOUT"
 
 
 @dataclass(frozen=True)

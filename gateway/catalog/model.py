@@ -6,7 +6,8 @@ Everything here is pure data; loading lives in ``loader.py``, matching in ``rout
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TypeAlias
 
 from gateway.quota.model import Window
 from gateway.restli_methods import RestliMethod
@@ -97,6 +98,25 @@ class RouteMatch:
 
 
 @dataclass(frozen=True)
+class IndexedRoute:
+    """A route prepared for matching: built once by the loader, read on every request.
+
+    ``key`` holds the case-folded literal segments, None where the pattern has a ``{name}``;
+    ``params`` the (position, name) of each ``{name}``; ``by_method`` the rule serving each
+    Rest.li method together with the products that can authorize it.
+    """
+
+    key: tuple[str | None, ...]
+    params: tuple[tuple[int, str], ...]
+    route: Route
+    by_method: Mapping[RestliMethod, tuple[RouteRule, tuple[str, ...]]]
+
+
+# (api, segment count) -> candidate routes, most specific first.
+RouteIndex: TypeAlias = Mapping[tuple[str, int], tuple[IndexedRoute, ...]]
+
+
+@dataclass(frozen=True)
 class VersionRules:
     # Marketing versions up to and including this YYYYMM are sunset (seed, deprecation notice).
     sunset_through: str
@@ -110,6 +130,10 @@ class Catalog:
     routes: tuple[Route, ...]
     versions: VersionRules
     source: str
+    # Company Page and Ad Account role names that route rules may cite.
+    roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Built by ``gateway.catalog.routes.build_route_index``; empty means "build on demand".
+    route_index: RouteIndex = field(default_factory=dict, repr=False, compare=False)
 
     def tier(self, product: str, name: str) -> Tier:
         return self.tiers[(product, name)]

@@ -15,7 +15,8 @@ class QuotaStore(Protocol):
     - ``consume`` checks all buckets and, only if every limited one has room, counts the
       call in all of them, in one atomic step (one round trip on Redis).
     - A refused call changes nothing.
-    - ``refund`` undoes exactly one admitted call; refunding twice is harmless.
+    - ``refund`` undoes exactly one admitted call; the caller refunds a ticket at most once,
+      and a refund never takes a counter below zero.
     - Every key a store writes expires (TTL) once its window cannot matter any more.
     - ``now`` is always passed in: stores have no clock of their own.
     - Failures of the backing service raise ``gateway.errors.StoreError``.

@@ -14,7 +14,10 @@ def token_digest(token: str) -> str:
 
 @dataclass(frozen=True)
 class TokenInfo:
-    """The facts behind a bearer token. ``digest`` is its SHA-256; the token itself is never kept."""
+    """The facts behind a bearer token.
+
+    ``digest`` is the token's SHA-256; the token itself is never kept.
+    """
 
     digest: str
     app: str

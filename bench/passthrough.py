@@ -1,0 +1,105 @@
+"""The baseline for the benchmark: the smallest honest aiohttp reverse proxy.
+
+One ``ClientSession`` with keep-alive connections to the upstream; every request's method,
+raw path and query, end-to-end headers and body go upstream as they are, and the response
+is streamed back chunk by chunk. No authentication, no quota, no logging: whatever the
+gateway costs on top of this is the price of its checks.
+
+    python bench/passthrough.py --upstream http://127.0.0.1:8090 --port 8095
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import AsyncIterator, Sequence
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+# RFC 9110 §7.6.1: hop-by-hop fields belong to one connection and are not forwarded.
+# Host is rewritten by the client for the upstream; Content-Length is recomputed.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)
+CHUNK_BYTES = 64 * 1024
+SESSION = web.AppKey("session", aiohttp.ClientSession)
+UPSTREAM = web.AppKey("upstream", str)
+
+
+def end_to_end(headers: CIMultiDictProxy[str]) -> CIMultiDict[str]:
+    """The headers a proxy passes on: all but hop-by-hop ones and those Connection names."""
+    named = {
+        token.strip().lower()
+        for value in headers.getall("Connection", [])
+        for token in value.split(",")
+    }
+    return CIMultiDict(
+        (name, value)
+        for name, value in headers.items()
+        if name.lower() not in HOP_BY_HOP and name.lower() not in named
+    )
+
+
+async def forward(request: web.Request) -> web.StreamResponse:
+    session = request.app[SESSION]
+    url = URL(request.app[UPSTREAM] + request.raw_path, encoded=True)
+    body = request.content if request.body_exists else None
+    async with session.request(
+        request.method, url, headers=end_to_end(request.headers), data=body, allow_redirects=False
+    ) as upstream:
+        response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+        response.headers.extend(end_to_end(upstream.headers))
+        if upstream.content_length is not None:
+            response.content_length = upstream.content_length
+        await response.prepare(request)
+        async for chunk in upstream.content.iter_chunked(CHUNK_BYTES):
+            await response.write(chunk)
+        await response.write_eof()
+        return response
+
+
+def make_app(upstream: str) -> web.Application:
+    """A proxy application forwarding everything to ``upstream`` (a base URL)."""
+    app = web.Application()
+    app[UPSTREAM] = upstream.rstrip("/")
+
+    async def session_context(app: web.Application) -> AsyncIterator[None]:
+        # Same connector settings as the gateway's upstream client: unbounded pool,
+        # bytes passed through undecoded.
+        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+        async with aiohttp.ClientSession(connector=connector, auto_decompress=False) as session:
+            app[SESSION] = session
+            yield
+
+    app.cleanup_ctx.append(session_context)
+    app.router.add_route("*", "/{tail:.*}", forward)
+    return app
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="A bare aiohttp pass-through reverse proxy.")
+    parser.add_argument("--upstream", required=True, help="base URL, e.g. http://127.0.0.1:8090")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    web.run_app(
+        make_app(args.upstream), host=args.host, port=args.port, access_log=None, print=None
+    )
+
+
+if __name__ == "__main__":
+    main()

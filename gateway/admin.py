@@ -1,0 +1,84 @@
+"""Admin endpoints, on their own listener: health, readiness, metrics, usage."""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from gateway.errors import StoreError
+from gateway.quota.keys import bucket_key
+from gateway.quota.model import BucketSpec, Window
+from gateway.runtime import RUNTIME, Runtime
+
+GATEWAY_APP = web.AppKey("gateway_app", web.Application)
+
+
+def build_admin_app(gateway_app: web.Application) -> web.Application:
+    admin = web.Application()
+    admin[GATEWAY_APP] = gateway_app
+    admin.router.add_get("/healthz", healthz)
+    admin.router.add_get("/readyz", readyz)
+    admin.router.add_get("/metrics", metrics)
+    admin.router.add_get("/usage/{app}", usage)
+    return admin
+
+
+def _runtime(request: web.Request) -> Runtime | None:
+    gateway_app = request.app[GATEWAY_APP]
+    return gateway_app.get(RUNTIME)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready = config loaded AND store answering AND not draining (as envoy's ratelimit)."""
+    runtime = _runtime(request)
+    checks = {"config": runtime is not None, "store": False, "draining": True}
+    if runtime is not None:
+        checks["draining"] = runtime.draining
+        try:
+            await runtime.store.ping()
+            checks["store"] = True
+        except StoreError:
+            checks["store"] = False
+    ready = checks["config"] and checks["store"] and not checks["draining"]
+    return web.json_response({"ready": ready, **checks}, status=200 if ready else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    runtime = _runtime(request)
+    text = runtime.metrics.render() if runtime is not None else ""
+    return web.Response(text=text, content_type="text/plain")
+
+
+async def usage(request: web.Request) -> web.Response:
+    """Where an app (and optionally ?member=URN) stands in today's counters."""
+    runtime = _runtime(request)
+    if runtime is None:
+        raise web.HTTPServiceUnavailable()
+    name = request.match_info["app"]
+    if name not in runtime.settings.apps:
+        raise web.HTTPNotFound(
+            text=json.dumps({"message": f"unknown app {name}"}), content_type="application/json"
+        )
+    specs = [BucketSpec("app", bucket_key(name, "app"), None, Window.UTC_DAY)]
+    member = request.query.get("member")
+    if member:
+        specs.append(BucketSpec("member", bucket_key(name, "member", member), None, Window.UTC_DAY))
+    now = runtime.clock()
+    try:
+        states = await runtime.store.peek(specs, now)
+    except StoreError as exc:
+        raise web.HTTPServiceUnavailable(text=str(exc)) from None
+    return web.json_response(
+        {
+            "app": name,
+            "member": member,
+            "buckets": [
+                {"name": s.spec.name, "used": s.used, "reset_at": int(s.reset_at)} for s in states
+            ],
+        }
+    )

@@ -1,0 +1,85 @@
+"""Composition root: wires settings, token source, quota store, upstream and handler."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from gateway.admin import build_admin_app
+from gateway.handler import handle
+from gateway.metrics import Metrics
+from gateway.proxy import Upstream
+from gateway.quota.factory import open_store
+from gateway.quota.store import QuotaStore
+from gateway.runtime import RUNTIME, Clock, Runtime
+from gateway.sandbox.app import make_sandbox_app
+from gateway.settings.model import Settings
+from gateway.tokens.static import StaticTokenSource
+
+SANDBOX = "sandbox"
+UPSTREAM_BASE = web.AppKey("upstream_base", str)
+
+
+def build_gateway_app(
+    settings: Settings,
+    *,
+    clock: Clock = time.time,
+    store: QuotaStore | None = None,
+) -> web.Application:
+    """The gateway's aiohttp application. Long-lived resources live in its cleanup context."""
+    app = web.Application(client_max_size=settings.max_body_bytes)
+    app.cleanup_ctx.append(_runtime_context(settings, clock, store))
+    app.router.add_route("*", "/{tail:.*}", handle)
+    return app
+
+
+def _runtime_context(
+    settings: Settings, clock: Clock, store: QuotaStore | None
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        sandbox_runner: web.AppRunner | None = None
+        base = settings.upstream
+        if base == SANDBOX:
+            sandbox_runner, base = await _start_sandbox()
+        app[UPSTREAM_BASE] = base
+        upstream = Upstream(
+            base,
+            connect_timeout=settings.upstream_connect_timeout,
+            timeout=settings.upstream_timeout,
+        )
+        await upstream.start()
+        quota_store = store if store is not None else open_store(settings.store)
+        app[RUNTIME] = Runtime(
+            settings=settings,
+            tokens=StaticTokenSource(settings.tokens),
+            store=quota_store,
+            upstream=upstream,
+            metrics=Metrics(),
+            clock=clock,
+        )
+        try:
+            yield
+        finally:
+            await upstream.close()
+            if store is None:
+                await quota_store.close()
+            if sandbox_runner is not None:
+                await sandbox_runner.cleanup()
+
+    return context
+
+
+async def _start_sandbox() -> tuple[web.AppRunner, str]:
+    # The sandbox runs on its own loopback socket so the proxy path is the same as with
+    # a real upstream: real connections, real streaming.
+    runner = web.AppRunner(make_sandbox_app(), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    return runner, f"http://{host}:{port}"
+
+
+__all__ = ["UPSTREAM_BASE", "build_admin_app", "build_gateway_app"]

@@ -1,0 +1,124 @@
+"""Route matching: which catalog route, and which of its rules, a request path falls under.
+
+Pure: no I/O. The loader builds the index once (``build_route_index``); matching reads it on
+every request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+
+from gateway.catalog.model import (
+    Catalog,
+    IndexedRoute,
+    Route,
+    RouteIndex,
+    RouteMatch,
+    RouteRule,
+)
+from gateway.restli_methods import RestliMethod
+
+
+def is_param(segment: str) -> bool:
+    """True for a ``{name}`` pattern segment, which stands for one key segment."""
+    return len(segment) > 2 and segment.startswith("{") and segment.endswith("}")
+
+
+def pattern_key(segments: Sequence[str]) -> tuple[str | None, ...]:
+    """The matching key of a pattern: case-folded literals, None for each ``{name}``.
+
+    Two patterns with the same key match exactly the same paths.
+    """
+    return tuple(None if is_param(s) else s.casefold() for s in segments)
+
+
+def _specificity(entry: IndexedRoute) -> tuple[int, tuple[int, ...]]:
+    # More literal segments first; on a tie, the route whose literals come earlier wins,
+    # so the order never depends on where a route sits in the file.
+    literals = sum(1 for k in entry.key if k is not None)
+    return (-literals, tuple(0 if k is not None else 1 for k in entry.key))
+
+
+def rule_products(catalog: Catalog, rule: RouteRule) -> tuple[str, ...]:
+    """Products whose approval can authorize ``rule``, in the catalog's product order.
+
+    The grantors of each of the rule's permissions, plus its app-level products.
+    """
+    wanted = set(rule.app_products)
+    for permission in rule.permissions:
+        wanted.update(catalog.granting_products(permission))
+    return tuple(p for p in catalog.products if p in wanted)
+
+
+def build_route_index(catalog: Catalog) -> RouteIndex:
+    """Group the catalog's routes by (api, segment count), most specific first."""
+    groups: dict[tuple[str, int], list[IndexedRoute]] = {}
+    for route in catalog.routes:
+        by_method: dict[RestliMethod, tuple[RouteRule, tuple[str, ...]]] = {}
+        for rule in route.rules:
+            products = rule_products(catalog, rule)
+            for method in rule.methods:
+                by_method.setdefault(method, (rule, products))
+        entry = IndexedRoute(
+            key=pattern_key(route.segments),
+            params=tuple((i, s[1:-1]) for i, s in enumerate(route.segments) if is_param(s)),
+            route=route,
+            by_method=MappingProxyType(by_method),
+        )
+        groups.setdefault((route.api, len(route.segments)), []).append(entry)
+    return MappingProxyType(
+        {where: tuple(sorted(entries, key=_specificity)) for where, entries in groups.items()}
+    )
+
+
+def _index(catalog: Catalog) -> RouteIndex:
+    if catalog.route_index or not catalog.routes:
+        return catalog.route_index
+    return build_route_index(catalog)
+
+
+def _find(catalog: Catalog, api: str, segments: Sequence[str]) -> IndexedRoute | None:
+    candidates = _index(catalog).get((api.casefold(), len(segments)))
+    if not candidates:
+        return None
+    # Literals compare case-insensitively: a path that differs from a pattern only in letter
+    # case (/rest/ADACCOUNTS) must not slip past that route's rules to an unmatched-route path.
+    folded = [s.casefold() for s in segments]
+    for entry in candidates:
+        if all(
+            seg != "" if lit is None else seg == lit
+            for lit, seg in zip(entry.key, folded, strict=True)
+        ):
+            return entry
+    return None
+
+
+def find_route(catalog: Catalog, api: str, segments: Sequence[str]) -> Route | None:
+    """The most specific route whose pattern matches ``/{api}/{segments...}``, if any.
+
+    ``segments`` are the percent-decoded path segments after ``/rest`` or ``/v2``. A
+    ``{name}`` matches exactly one non-empty segment; an empty segment (a trailing slash)
+    matches no literal.
+    """
+    entry = _find(catalog, api, segments)
+    return entry.route if entry else None
+
+
+def match_route(
+    catalog: Catalog, api: str, segments: Sequence[str], method: RestliMethod
+) -> RouteMatch | None:
+    """The route and rule that govern a ``method`` call on the path, if any.
+
+    None when no route matches, and also when the most specific route matching the path has
+    no rule for ``method``: a less specific route is never used as a fallback.
+    """
+    entry = _find(catalog, api, segments)
+    if entry is None:
+        return None
+    served = entry.by_method.get(method)
+    if served is None:
+        return None
+    rule, products = served
+    params: Mapping[str, str] = {name: segments[i] for i, name in entry.params}
+    return RouteMatch(route=entry.route, rule=rule, params=params, products=products)

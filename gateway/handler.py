@@ -1,0 +1,241 @@
+"""The request path, as one straight line:
+
+snapshot the config, authenticate, classify, decide, consume quota, forward, add headers.
+Each step is one call into one module; this file only sequences them and records the
+outcome (one log line, metrics).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from gateway.catalog.routes import match_route
+from gateway.errors import BadRequest, GatewayError, Refusal, StoreError, UpstreamError
+from gateway.headers import rate_limit_headers
+from gateway.policy import (
+    Deny,
+    bearer_token,
+    check_token,
+    decide,
+    quota_refusal,
+    store_unavailable_refusal,
+)
+from gateway.quota.model import BucketSpec, BucketState, QuotaOutcome
+from gateway.responses import refusal_response
+from gateway.restli import classify, needs_body
+from gateway.runtime import RUNTIME, Runtime
+from gateway.settings.model import OnStoreError
+
+access_log = logging.getLogger("gateway.access")
+log = logging.getLogger("gateway")
+
+# A token in the query would be a second credential the gateway did not check.
+QUERY_CREDENTIALS = frozenset({"oauth2_access_token", "access_token"})
+
+
+@dataclass
+class Outcome:
+    """What one request came to, for the access log and metrics."""
+
+    app: str = "-"
+    member: str = "-"
+    decision: str = "refuse"
+    reason: str = "-"
+
+
+async def handle(request: web.Request) -> web.StreamResponse:
+    runtime = request.app[RUNTIME]
+    started = time.perf_counter()
+    outcome = Outcome()
+    try:
+        response = await _serve(request, runtime, outcome)
+    except GatewayError as exc:
+        outcome.reason = exc.refusal.reason
+        response = refusal_response(exc.refusal)
+    elapsed = time.perf_counter() - started
+    _record(request, runtime, outcome, response.status, elapsed)
+    return response
+
+
+async def _serve(request: web.Request, runtime: Runtime, outcome: Outcome) -> web.StreamResponse:
+    settings = runtime.settings
+    if not request.raw_path.startswith("/"):
+        raise BadRequest(
+            "only origin-form request targets are accepted: this is not an open proxy",
+            reason="absolute_target_refused",
+        )
+    token = bearer_token(request.headers.get("Authorization"))
+    now = runtime.clock()
+    info = await runtime.tokens.lookup(token)
+    refused = check_token(info, now)
+    if refused is not None:
+        outcome.reason = refused.reason
+        return refusal_response(refused)
+    assert info is not None
+    app = settings.apps.get(info.app)
+    if app is None:
+        raise GatewayError(check_token(None, now) or _unknown_app())
+    outcome.app, outcome.member = app.name, info.member or "-"
+
+    body = (
+        await _read_body(request, settings.max_body_bytes)
+        if needs_body(request.method, request.headers)
+        else None
+    )
+    facts = classify(request.method, request.raw_path, request.headers, body)
+    if any(key in QUERY_CREDENTIALS for key, _ in facts.query):
+        raise BadRequest("send the access token in the Authorization header, not in the query")
+
+    match = match_route(settings.catalog, facts.api, facts.segments, facts.restli_method)
+    decision = decide(facts, match, info, app, settings.catalog, settings.unmatched_routes)
+    if isinstance(decision, Deny):
+        outcome.reason = decision.refusal.reason
+        return refusal_response(decision.refusal)
+
+    quota = await _consume(runtime, decision.buckets, now, outcome)
+    if isinstance(quota, Refusal):
+        return refusal_response(quota)
+    headers = rate_limit_headers(quota.states, now) if quota is not None else {}
+    if quota is not None and not quota.admitted:
+        refusal = quota_refusal(quota, now)
+        outcome.reason = refusal.reason
+        return refusal_response(refusal)
+
+    outcome.decision = "admit"
+    forward_body = (
+        body if body is not None else await _stream_body(request, settings.max_body_bytes)
+    )
+    try:
+        return await runtime.upstream.forward(request, forward_body, headers)
+    except UpstreamError as exc:
+        outcome.decision = "upstream_error"
+        outcome.reason = exc.reason
+        runtime.metrics.inc("gateway_upstream_errors_total", reason=exc.reason)
+        if not exc.sent and quota is not None and quota.ticket is not None:
+            await _refund(runtime, quota, now)
+            headers = rate_limit_headers(await _peek_or_keep(runtime, quota, now), now)
+        return refusal_response(exc.refusal(), headers)
+
+
+async def _consume(
+    runtime: Runtime, buckets: tuple[BucketSpec, ...], now: float, outcome: Outcome
+) -> QuotaOutcome | Refusal | None:
+    try:
+        result = await runtime.store.consume(buckets, now)
+    except StoreError as exc:
+        action = runtime.settings.on_store_error.value
+        runtime.metrics.inc("gateway_store_errors_total", action=action)
+        log.warning("quota store failed (%s); on_store_error=%s", exc, action)
+        if runtime.settings.on_store_error is OnStoreError.OPEN:
+            outcome.reason = "quota_store_unavailable_admitted"
+            return None
+        refusal = store_unavailable_refusal()
+        outcome.reason = refusal.reason
+        return refusal
+    if result.admitted:
+        runtime.metrics.inc("gateway_quota_consumed_total", app=outcome.app)
+    return result
+
+
+async def _refund(runtime: Runtime, quota: QuotaOutcome, now: float) -> None:
+    assert quota.ticket is not None
+    try:
+        await runtime.store.refund(quota.ticket, now)
+    except StoreError as exc:
+        log.warning("refund failed, one call stays counted: %s", exc)
+        return
+    runtime.metrics.inc("gateway_quota_refunded_total")
+
+
+async def _peek_or_keep(
+    runtime: Runtime, quota: QuotaOutcome, now: float
+) -> tuple[BucketState, ...]:
+    try:
+        return tuple(await runtime.store.peek([s.spec for s in quota.states], now))
+    except StoreError:
+        return tuple(quota.states)
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    _check_length(request, limit)
+    data = await request.content.read(limit + 1)
+    while len(data) <= limit:
+        more = await request.content.read(limit + 1 - len(data))
+        if not more:
+            break
+        data += more
+    if len(data) > limit:
+        raise _too_large(limit)
+    return data
+
+
+async def _stream_body(request: web.Request, limit: int) -> bytes | AsyncIterator[bytes] | None:
+    if not request.body_exists:
+        return None
+    _check_length(request, limit)
+    if request.content_length is None:
+        # Chunked upload of unknown size: bounded by reading it whole.
+        return await _read_body(request, limit)
+    return _chunks(request)
+
+
+async def _chunks(request: web.Request) -> AsyncIterator[bytes]:
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        yield chunk
+
+
+def _check_length(request: web.Request, limit: int) -> None:
+    if request.content_length is not None and request.content_length > limit:
+        raise _too_large(limit)
+
+
+def _too_large(limit: int) -> BadRequest:
+    return BadRequest(
+        f"the request body is larger than {limit} bytes", reason="body_too_large", status=413
+    )
+
+
+def _unknown_app() -> Refusal:
+    return Refusal(
+        status=401,
+        reason="invalid_token",
+        code="INVALID_ACCESS_TOKEN",
+        message="Invalid access token",
+        service_error_code=65600,
+    )
+
+
+def _record(
+    request: web.Request, runtime: Runtime, outcome: Outcome, status: int, elapsed: float
+) -> None:
+    runtime.metrics.inc(
+        "gateway_requests_total",
+        app=outcome.app,
+        decision=outcome.decision,
+        reason=outcome.reason,
+        status=str(status),
+    )
+    runtime.metrics.inc("gateway_request_duration_seconds_sum", elapsed)
+    runtime.metrics.inc("gateway_request_duration_seconds_count")
+    # The path only: a query could carry anything, and a log must never hold a credential.
+    access_log.info(
+        "method=%s path=%s app=%s member=%s decision=%s reason=%s status=%d duration_ms=%.1f",
+        request.method,
+        _log_path(request),
+        outcome.app,
+        outcome.member,
+        outcome.decision,
+        outcome.reason,
+        status,
+        elapsed * 1000,
+    )
+
+
+def _log_path(request: web.Request) -> str:
+    path = request.raw_path.split("?", 1)[0]
+    return path if len(path) <= 200 else path[:200] + "..."

@@ -1,0 +1,47 @@
+"""In-process counters, exposed in the Prometheus text format on the admin listener.
+
+Labels are low-cardinality by design: app names, reason codes, statuses — never members
+or tokens.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+LabelSet = tuple[tuple[str, str], ...]
+
+HELP = {
+    "gateway_requests_total": "Requests answered, by app, decision, reason and status.",
+    "gateway_quota_consumed_total": "Calls admitted and counted against a quota, by app.",
+    "gateway_quota_refunded_total": "Admitted calls refunded because they never reached upstream.",
+    "gateway_store_errors_total": "Quota store failures, by the action taken (closed or open).",
+    "gateway_upstream_errors_total": "Upstream failures, by reason.",
+    "gateway_request_duration_seconds_sum": "Total seconds spent answering requests.",
+    "gateway_request_duration_seconds_count": "Requests timed.",
+}
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self._values: dict[str, dict[LabelSet, float]] = defaultdict(lambda: defaultdict(float))
+
+    def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
+        self._values[name][tuple(sorted(labels.items()))] += amount
+
+    def value(self, name: str, **labels: str) -> float:
+        return self._values.get(name, {}).get(tuple(sorted(labels.items())), 0.0)
+
+    def render(self) -> str:
+        lines: list[str] = []
+        for name in sorted(self._values):
+            lines.append(f"# HELP {name} {HELP.get(name, name)}")
+            lines.append(f"# TYPE {name} counter")
+            for labels, value in sorted(self._values[name].items()):
+                label_text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels)
+                suffix = "{" + label_text + "}" if label_text else ""
+                lines.append(f"{name}{suffix} {value:g}")
+        return "\n".join(lines) + "\n"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

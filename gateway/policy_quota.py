@@ -1,0 +1,131 @@
+"""The quota part of the decision: which buckets a call is charged to, and the refusals. Pure.
+
+LinkedIn keeps two daily counters, per application and per member per application
+(API guide, "Rate limits"); the Community Management Development tier caps them at 100 and
+10 calls per 24 h (seed, "How to Upgrade your Access Tier"). The gateway keeps the same two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from gateway.catalog.model import Catalog, QuotaRule, Tier
+from gateway.errors import Refusal
+from gateway.headers import rate_limit_headers, retry_after
+from gateway.quota.keys import bucket_key
+from gateway.quota.model import BucketSpec, QuotaOutcome, Window
+from gateway.settings.model import AppConfig
+
+APP_BUCKET = "app"
+MEMBER_BUCKET = "member"
+
+
+def granted_tier(app: AppConfig, catalog: Catalog, product: str) -> Tier | None:
+    """The tier ``app`` holds ``product`` at: its grant's tier, else the product's default.
+
+    None when the app does not hold the product, or the product has no tiers.
+    """
+    grant = app.products.get(product)
+    known = catalog.products.get(product)
+    if grant is None or known is None:
+        return None
+    name = grant.tier if grant.tier is not None else known.default_tier
+    if name is None:
+        return None
+    return catalog.tiers.get((product, name))
+
+
+def _min_limit(limits: Iterable[int | None]) -> int | None:
+    present = [limit for limit in limits if limit is not None]
+    return min(present) if present else None
+
+
+def _window(rules: list[QuotaRule]) -> Window:
+    # With several limited tiers on different windows, the rolling one is the stricter:
+    # it never admits more than the limit in any 24 h span, while utc-day admits twice the
+    # limit around midnight.
+    if any(rule.window is Window.ROLLING_24H for rule in rules):
+        return Window.ROLLING_24H
+    return Window.UTC_DAY
+
+
+def quota_buckets(
+    app: AppConfig, member: str | None, catalog: Catalog, products: Iterable[str]
+) -> tuple[BucketSpec, ...]:
+    """The buckets a call counted against ``products`` is charged to.
+
+    Always an "app" bucket, and a "member" bucket when the member is known. Limits are the
+    smallest among the products' tiers that have a quota, then ``app.quotas`` replaces each
+    number (and the window) it sets, whatever the tier. Without either, both buckets are
+    unlimited, yet still counted: Standard-tier calls show up in usage too.
+    """
+    rules = [
+        tier.quota
+        for product in products
+        if (tier := granted_tier(app, catalog, product)) is not None and tier.quota is not None
+    ]
+    app_limit: int | None = None
+    member_limit: int | None = None
+    window = Window.UTC_DAY
+    if rules:
+        app_limit = _min_limit(rule.app_per_window for rule in rules)
+        member_limit = _min_limit(rule.member_per_window for rule in rules)
+        window = _window(rules)
+    # An app's own quotas apply whatever its tier: a team that copies its Standard-tier
+    # limits from LinkedIn's Analytics tab expects them enforced.
+    override = app.quotas
+    if override is not None:
+        if override.app_per_window is not None:
+            app_limit = override.app_per_window
+        if override.member_per_window is not None:
+            member_limit = override.member_per_window
+        if override.window is not None:
+            window = override.window
+    buckets = [BucketSpec(APP_BUCKET, bucket_key(app.name, APP_BUCKET), app_limit, window)]
+    if member is not None:
+        buckets.append(
+            BucketSpec(
+                MEMBER_BUCKET, bucket_key(app.name, MEMBER_BUCKET, member), member_limit, window
+            )
+        )
+    return tuple(buckets)
+
+
+def quota_refusal(outcome: QuotaOutcome, now: float) -> Refusal:
+    """The 429 for a consume that was refused, worded like LinkedIn's own throttle.
+
+    LinkedIn names the counter that ran out: APPLICATION, or APPLICATION_AND_MEMBER
+    (observed 429 bodies, serviceErrorCode 101). When both ran out the app one is named:
+    waiting for the member's counter alone would not help.
+    """
+    app_out = any(spec.name == APP_BUCKET for spec in outcome.exhausted)
+    counter, reason = (
+        ("APPLICATION", "app_quota_exhausted")
+        if app_out
+        else ("APPLICATION_AND_MEMBER", "member_quota_exhausted")
+    )
+    headers = rate_limit_headers(outcome.states, now)
+    headers["Retry-After"] = str(retry_after(outcome.states, outcome.exhausted, now))
+    return Refusal(
+        status=429,
+        reason=reason,
+        code="TOO_MANY_REQUESTS",
+        message=(
+            f"Resource level throttle {counter} DAY limit for calls to this resource is reached."
+        ),
+        service_error_code=101,
+        headers=headers,
+    )
+
+
+def store_unavailable_refusal() -> Refusal:
+    """The 503 sent when the quota store cannot be reached and the gateway fails closed."""
+    return Refusal(
+        status=503,
+        reason="quota_store_unavailable",
+        code="SERVICE_UNAVAILABLE",
+        message="Quota cannot be checked right now; the call was not forwarded. Retry shortly.",
+        service_error_code=None,
+        # RFC 9110 §10.2.3: a short delay, the store is usually back within a second.
+        headers={"Retry-After": "1"},
+    )

@@ -1,0 +1,141 @@
+"""Forward a checked request upstream and stream the answer back.
+
+aiohttp's exceptions are translated here, once, into ``UpstreamUnreachable`` /
+``UpstreamTimeout`` with ``sent`` telling whether the request may have reached LinkedIn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+from gateway.errors import UpstreamTimeout, UpstreamUnreachable
+
+# RFC 9110 §7.6.1 hop-by-hop fields, plus what the proxy recomputes itself.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+    }
+)
+# Headers only the gateway may set on a request it forwards.
+GATEWAY_ONLY = frozenset({"x-gateway-member"})
+
+
+def forward_headers(headers: CIMultiDictProxy[str], upstream_host: str) -> CIMultiDict[str]:
+    connection_listed = {
+        token.strip().lower()
+        for value in headers.getall("Connection", [])
+        for token in value.split(",")
+    }
+    out: CIMultiDict[str] = CIMultiDict()
+    for name, value in headers.items():
+        lower = name.lower()
+        if lower in HOP_BY_HOP or lower in connection_listed or lower in GATEWAY_ONLY:
+            continue
+        out.add(name, value)
+    out["Host"] = upstream_host
+    return out
+
+
+def response_headers(headers: CIMultiDictProxy[str]) -> CIMultiDict[str]:
+    connection_listed = {
+        token.strip().lower()
+        for value in headers.getall("Connection", [])
+        for token in value.split(",")
+    }
+    out: CIMultiDict[str] = CIMultiDict()
+    for name, value in headers.items():
+        lower = name.lower()
+        if lower in HOP_BY_HOP or lower in connection_listed or lower == "content-length":
+            continue
+        out.add(name, value)
+    return out
+
+
+class Upstream:
+    """One ClientSession to one upstream base URL."""
+
+    def __init__(self, base_url: str, *, connect_timeout: float, timeout: float) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.host = URL(self.base_url).raw_authority
+        self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+        # Bytes pass through untouched: the caller decompresses, not the proxy.
+        self._session = aiohttp.ClientSession(
+            connector=connector, auto_decompress=False, timeout=self._timeout
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def forward(
+        self,
+        request: web.Request,
+        body: bytes | AsyncIterator[bytes] | None,
+        extra_headers: Mapping[str, str],
+    ) -> web.StreamResponse:
+        """Send ``request`` upstream with ``body`` and stream the response to the caller."""
+        assert self._session is not None, "Upstream.start() was not awaited"
+        url = self.base_url + request.raw_path
+        headers = forward_headers(request.headers, self.host)
+        if isinstance(body, bytes):
+            headers["Content-Length"] = str(len(body))
+        try:
+            async with self._session.request(
+                request.method,
+                URL(url, encoded=True),
+                headers=headers,
+                data=body,
+                allow_redirects=False,
+            ) as upstream:
+                response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+                response.headers.extend(response_headers(upstream.headers))
+                response.headers.update(extra_headers)
+                if upstream.content_length is not None:
+                    response.content_length = upstream.content_length
+                await response.prepare(request)
+                try:
+                    async for chunk in upstream.content.iter_chunked(64 * 1024):
+                        await response.write(chunk)
+                except (aiohttp.ClientError, TimeoutError):
+                    # The status line is already out; the only honest signal left is to
+                    # cut the connection so the caller sees a truncated response.
+                    if request.transport is not None:
+                        request.transport.close()
+                    return response
+                await response.write_eof()
+                return response
+        except aiohttp.ClientConnectorError as exc:
+            raise UpstreamUnreachable(
+                f"upstream {self.host} refused the connection ({exc.os_error.strerror or 'error'})",
+                sent=False,
+            ) from None
+        except aiohttp.ConnectionTimeoutError:
+            raise UpstreamTimeout(
+                f"upstream {self.host} did not accept the connection in time", sent=False
+            ) from None
+        except TimeoutError:
+            raise UpstreamTimeout(
+                f"upstream {self.host} did not answer in time", sent=True
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise UpstreamUnreachable(
+                f"upstream {self.host} failed: {type(exc).__name__}", sent=True
+            ) from None

@@ -1,0 +1,450 @@
+"""Load gateway.yaml strictly: every problem is reported with its file and key path.
+
+Two passes, as envoyproxy/ratelimit does: first the shape (unknown keys, wrong types),
+then the meaning (products, tiers and scopes against the catalog, secrets in the
+environment). All problems are collected before ``ConfigError`` is raised.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from importlib import resources
+from typing import Any, TypeVar
+
+import yaml
+
+from gateway.catalog.loader import load_catalog
+from gateway.catalog.model import Catalog
+from gateway.errors import ConfigError, ConfigProblem
+from gateway.quota.model import Window
+from gateway.settings.model import (
+    AppConfig,
+    HostPort,
+    OnStoreError,
+    ProductGrant,
+    QuotaOverride,
+    Settings,
+    StaticToken,
+    UnmatchedRoutes,
+)
+from gateway.tokens.model import token_digest
+
+E = TypeVar("E", UnmatchedRoutes, OnStoreError, Window)
+
+ENV_CONFIG = "GATEWAY_CONFIG"
+ENV_OVERRIDES = {
+    "listen": "GATEWAY_LISTEN",
+    "admin_listen": "GATEWAY_ADMIN_LISTEN",
+    "upstream": "GATEWAY_UPSTREAM",
+    "store": "GATEWAY_STORE",
+}
+DEFAULTS: dict[str, Any] = {
+    "listen": "127.0.0.1:8080",
+    "admin_listen": "127.0.0.1:8081",
+    "upstream": "sandbox",
+    "store": "memory://",
+    "catalog": None,
+    "unmatched_routes": "forward",
+    "on_store_error": "closed",
+    "upstream_connect_timeout": 5.0,
+    "upstream_timeout": 30.0,
+    "max_body_bytes": 10 * 1024 * 1024,
+    "apps": {},
+    "tokens": [],
+}
+TOP_KEYS = frozenset(DEFAULTS)
+APP_KEYS = frozenset({"client_id", "client_secret", "client_secret_env", "products", "quotas"})
+GRANT_KEYS = frozenset({"tier", "since"})
+QUOTA_KEYS = frozenset({"app_per_day", "member_per_day", "window"})
+TOKEN_KEYS = frozenset({"token", "sha256", "app", "member", "scopes", "expires_at"})
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+MEMBER_RE = re.compile(r"^urn:li:[A-Za-z]+:[A-Za-z0-9_-]+$")
+STORE_SCHEMES = ("memory://", "redis://", "rediss://", "unix://")
+
+
+def default_config_path() -> str:
+    """The shipped demo config (sandbox upstream, memory store, a demo app and tokens)."""
+    return str(resources.files("gateway") / "_data" / "gateway.yaml")
+
+
+def config_path_from_env(explicit: str | None) -> str:
+    return explicit or os.environ.get(ENV_CONFIG) or default_config_path()
+
+
+def load_settings(path: str | None = None, *, environ: Mapping[str, str] | None = None) -> Settings:
+    """Load, validate and freeze a gateway.yaml. Raises ConfigError listing every problem."""
+    env = os.environ if environ is None else environ
+    source = path or env.get(ENV_CONFIG) or default_config_path()
+    try:
+        with open(source, encoding="utf-8") as fh:
+            raw = yaml.safe_load(fh)
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(source, "", f"cannot read: {exc.strerror}")]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([ConfigProblem(source, "", f"not valid YAML: {exc}")]) from None
+    if raw is None:
+        raw = {}
+    return _Loader(source, env).load(raw)
+
+
+class _Loader:
+    def __init__(self, source: str, env: Mapping[str, str]) -> None:
+        self.source = source
+        self.env = env
+        self.problems: list[ConfigProblem] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(ConfigProblem(self.source, path, message))
+
+    def raise_if_failed(self) -> None:
+        if self.problems:
+            raise ConfigError(self.problems)
+
+    def load(self, raw: object) -> Settings:
+        if not isinstance(raw, dict):
+            self.fail("", "the top level must be a mapping")
+            self.raise_if_failed()
+        assert isinstance(raw, dict)
+        self._check_shape(raw)
+        self.raise_if_failed()
+        merged = {**DEFAULTS, **raw}
+        for key, var in ENV_OVERRIDES.items():
+            if self.env.get(var):
+                merged[key] = self.env[var]
+        catalog = self._catalog(merged["catalog"])
+        self.raise_if_failed()
+        assert catalog is not None
+        settings = self._build(merged, catalog)
+        self.raise_if_failed()
+        assert settings is not None
+        return settings
+
+    # -- pass 1: shape -------------------------------------------------------------------
+
+    def _keys(self, value: object, allowed: frozenset[str], path: str) -> bool:
+        if not isinstance(value, dict):
+            self.fail(path, f"must be a mapping, not {_kind(value)}")
+            return False
+        for key in value:
+            if key not in allowed:
+                where = f"{path}.{key}" if path else str(key)
+                self.fail(where, f"unknown key (allowed: {', '.join(sorted(allowed))})")
+        return True
+
+    def _check_shape(self, raw: dict[Any, Any]) -> None:
+        self._keys(raw, TOP_KEYS, "")
+        apps = raw.get("apps", {})
+        if isinstance(apps, dict):
+            for name, app in apps.items():
+                path = f"apps.{name}"
+                if not self._keys(app, APP_KEYS, path):
+                    continue
+                products = app.get("products", {})
+                if isinstance(products, dict):
+                    for product, grant in products.items():
+                        if grant is not None:
+                            self._keys(grant, GRANT_KEYS, f"{path}.products.{product}")
+                else:
+                    self.fail(f"{path}.products", "must be a mapping of product to {tier, since}")
+                if app.get("quotas") is not None:
+                    self._keys(app["quotas"], QUOTA_KEYS, f"{path}.quotas")
+        else:
+            self.fail("apps", f"must be a mapping of app name to app, not {_kind(apps)}")
+        tokens = raw.get("tokens", [])
+        if isinstance(tokens, list):
+            for i, tok in enumerate(tokens):
+                self._keys(tok, TOKEN_KEYS, f"tokens[{i}]")
+        else:
+            self.fail("tokens", f"must be a list, not {_kind(tokens)}")
+
+    # -- pass 2: meaning -----------------------------------------------------------------
+
+    def _catalog(self, value: object) -> Catalog | None:
+        if value is not None and not isinstance(value, str):
+            self.fail("catalog", "must be a path to a catalog.yaml")
+            return None
+        path = value
+        if isinstance(path, str) and not os.path.isabs(path):
+            path = os.path.join(os.path.dirname(os.path.abspath(self.source)), path)
+        try:
+            return load_catalog(path)
+        except ConfigError as exc:
+            self.problems.extend(exc.problems)
+            return None
+
+    def _build(self, raw: dict[str, Any], catalog: Catalog) -> Settings | None:
+        listen = self._host_port(raw["listen"], "listen")
+        admin = (
+            None
+            if raw["admin_listen"] is None
+            else self._host_port(raw["admin_listen"], "admin_listen")
+        )
+        upstream = self._upstream(raw["upstream"])
+        store = self._store(raw["store"])
+        unmatched = self._enum(UnmatchedRoutes, raw["unmatched_routes"], "unmatched_routes")
+        on_store_error = self._enum(OnStoreError, raw["on_store_error"], "on_store_error")
+        connect_timeout = self._positive(
+            raw["upstream_connect_timeout"], "upstream_connect_timeout"
+        )
+        timeout = self._positive(raw["upstream_timeout"], "upstream_timeout")
+        max_body = self._positive(raw["max_body_bytes"], "max_body_bytes", integer=True)
+        apps = {name: app for name, app in self._apps(raw["apps"], catalog)}
+        tokens = self._tokens(raw["tokens"], apps, catalog)
+        if self.problems:
+            return None
+        assert listen is not None and upstream is not None and store is not None
+        assert unmatched is not None and on_store_error is not None
+        assert connect_timeout is not None and timeout is not None and max_body is not None
+        return Settings(
+            source=self.source,
+            listen=listen,
+            admin_listen=admin,
+            upstream=upstream,
+            store=store,
+            apps=apps,
+            tokens=tuple(tokens),
+            unmatched_routes=unmatched,
+            on_store_error=on_store_error,
+            upstream_connect_timeout=float(connect_timeout),
+            upstream_timeout=float(timeout),
+            max_body_bytes=int(max_body),
+            catalog=catalog,
+        )
+
+    def _host_port(self, value: object, path: str) -> HostPort | None:
+        if isinstance(value, str):
+            host, sep, port = value.rpartition(":")
+            host = host.strip("[]")
+            if sep and host and port.isdigit() and 0 <= int(port) <= 65535:
+                return HostPort(host, int(port))
+        self.fail(path, f"must be HOST:PORT (port 0-65535), not {value!r}")
+        return None
+
+    def _upstream(self, value: object) -> str | None:
+        if value == "sandbox" or (
+            isinstance(value, str) and re.match(r"^https?://[^/?#\s]+(/[^?#\s]*)?$", value)
+        ):
+            return str(value).rstrip("/")
+        self.fail("upstream", f"must be 'sandbox' or an http(s) URL, not {value!r}")
+        return None
+
+    def _store(self, value: object) -> str | None:
+        if isinstance(value, str) and value.startswith(STORE_SCHEMES):
+            return value
+        self.fail("store", f"must start with one of {', '.join(STORE_SCHEMES)}, not {value!r}")
+        return None
+
+    def _enum(self, kind: type[E], value: object, path: str) -> E | None:
+        members = {member.value: member for member in kind}
+        if isinstance(value, str) and value in members:
+            return members[value]
+        self.fail(path, f"must be one of {', '.join(members)}, not {value!r}")
+        return None
+
+    def _positive(self, value: object, path: str, *, integer: bool = False) -> float | None:
+        ok_type = int if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, ok_type) or value <= 0:
+            self.fail(path, f"must be a positive {'integer' if integer else 'number'}")
+            return None
+        return float(value)
+
+    def _apps(self, raw: dict[str, Any], catalog: Catalog) -> list[tuple[str, AppConfig]]:
+        out: list[tuple[str, AppConfig]] = []
+        client_ids: dict[str, str] = {}
+        for name, body in raw.items():
+            path = f"apps.{name}"
+            if not isinstance(name, str) or not NAME_RE.match(name):
+                self.fail(path, "app names are letters, digits, '-' and '_' (at most 63)")
+                continue
+            client_id = body.get("client_id")
+            if not isinstance(client_id, str) or not client_id:
+                self.fail(f"{path}.client_id", "required: the app's LinkedIn client id")
+            elif client_id in client_ids:
+                self.fail(f"{path}.client_id", f"already used by app {client_ids[client_id]}")
+            else:
+                client_ids[client_id] = name
+            secret = self._secret(body, path)
+            grants = self._grants(body.get("products"), path, catalog)
+            quotas = self._quotas(body.get("quotas"), f"{path}.quotas")
+            if isinstance(client_id, str) and secret is not None and grants is not None:
+                out.append((name, AppConfig(name, client_id, secret, grants, quotas)))
+        return out
+
+    def _secret(self, body: dict[str, Any], path: str) -> str | None:
+        literal, env_name = body.get("client_secret"), body.get("client_secret_env")
+        if literal is not None and env_name is not None:
+            self.fail(path, "give client_secret_env or client_secret, not both")
+            return None
+        if env_name is not None:
+            if not isinstance(env_name, str) or not env_name:
+                self.fail(f"{path}.client_secret_env", "must name an environment variable")
+                return None
+            value = self.env.get(env_name)
+            if not value:
+                self.fail(
+                    f"{path}.client_secret_env",
+                    f"environment variable {env_name} is not set",
+                )
+                return None
+            return value
+        if literal is not None:
+            if not isinstance(literal, str) or not literal:
+                self.fail(f"{path}.client_secret", "must be a non-empty string")
+                return None
+            return literal
+        self.fail(path, "client_secret_env is required (client_secret for sandbox demos)")
+        return None
+
+    def _grants(self, raw: object, path: str, catalog: Catalog) -> dict[str, ProductGrant] | None:
+        if not isinstance(raw, dict) or not raw:
+            self.fail(f"{path}.products", "at least one approved product is required")
+            return None
+        grants: dict[str, ProductGrant] = {}
+        ok = True
+        for product, body in raw.items():
+            ppath = f"{path}.products.{product}"
+            spec = catalog.products.get(product)
+            if spec is None:
+                self.fail(ppath, f"unknown product (known: {', '.join(catalog.products)})")
+                ok = False
+                continue
+            body = body or {}
+            tier = body.get("tier")
+            if tier is None:
+                tier = spec.default_tier
+            elif not spec.tiers:
+                self.fail(f"{ppath}.tier", f"{product} has no access tiers")
+                ok = False
+            elif tier not in spec.tiers:
+                self.fail(f"{ppath}.tier", f"unknown tier (known: {', '.join(spec.tiers)})")
+                ok = False
+            since = body.get("since")
+            if since is not None and not isinstance(since, date):
+                self.fail(f"{ppath}.since", "must be a date, YYYY-MM-DD")
+                ok = False
+                since = None
+            if isinstance(since, datetime):
+                since = since.date()
+            grants[product] = ProductGrant(product, tier, since)
+        for product in grants:
+            for needed in catalog.products[product].requires:
+                if needed not in grants:
+                    self.fail(
+                        f"{path}.products.{product}",
+                        f"{product} requires the {needed} product, which this app lacks",
+                    )
+                    ok = False
+        return grants if ok else None
+
+    def _quotas(self, raw: object, path: str) -> QuotaOverride | None:
+        if not isinstance(raw, dict):
+            return None
+        numbers: dict[str, int | None] = {}
+        for key in ("app_per_day", "member_per_day"):
+            value = raw.get(key)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 0
+            ):
+                self.fail(f"{path}.{key}", "must be a whole number of calls, 0 or more")
+                value = None
+            numbers[key] = value
+        window = None
+        if raw.get("window") is not None:
+            window = self._enum(Window, raw["window"], f"{path}.window")
+        return QuotaOverride(numbers["app_per_day"], numbers["member_per_day"], window)
+
+    def _tokens(
+        self, raw: list[Any], apps: Mapping[str, AppConfig], catalog: Catalog
+    ) -> list[StaticToken]:
+        out: list[StaticToken] = []
+        seen: dict[str, int] = {}
+        for i, body in enumerate(raw):
+            path = f"tokens[{i}]"
+            digest = self._token_digest(body, path)
+            app_name = body.get("app")
+            app = apps.get(app_name) if isinstance(app_name, str) else None
+            if app is None:
+                self.fail(f"{path}.app", f"unknown app {app_name!r}")
+            member = body.get("member")
+            if member is not None and (not isinstance(member, str) or not MEMBER_RE.match(member)):
+                self.fail(f"{path}.member", "must be a member URN like urn:li:person:abc123")
+                member = None
+            scopes = self._scopes(body.get("scopes"), f"{path}.scopes", app, catalog)
+            expires = self._expiry(body.get("expires_at"), f"{path}.expires_at")
+            if digest is not None:
+                if digest in seen:
+                    self.fail(path, f"the same token is already listed at tokens[{seen[digest]}]")
+                seen[digest] = i
+            if digest and app and scopes is not None:
+                out.append(StaticToken(digest, app.name, member, scopes, expires))
+        return out
+
+    def _token_digest(self, body: dict[str, Any], path: str) -> str | None:
+        token, sha = body.get("token"), body.get("sha256")
+        if (token is None) == (sha is None):
+            self.fail(path, "give exactly one of token or sha256")
+            return None
+        if token is not None:
+            if not isinstance(token, str) or not token or any(c.isspace() for c in token):
+                self.fail(f"{path}.token", "must be a non-empty string without spaces")
+                return None
+            return token_digest(token)
+        if not isinstance(sha, str) or not SHA256_RE.match(sha.lower()):
+            self.fail(f"{path}.sha256", "must be 64 hex digits (the SHA-256 of the token)")
+            return None
+        return sha.lower()
+
+    def _scopes(
+        self, raw: object, path: str, app: AppConfig | None, catalog: Catalog
+    ) -> frozenset[str] | None:
+        if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
+            self.fail(path, "must be a list of permission names")
+            return None
+        ok = True
+        for j, scope in enumerate(raw):
+            perm = catalog.permissions.get(scope)
+            if perm is None:
+                self.fail(f"{path}[{j}]", f"unknown permission {scope!r}")
+                ok = False
+            elif app is not None and perm.products and not set(perm.products) & set(app.products):
+                self.fail(
+                    f"{path}[{j}]",
+                    f"{scope} is granted by {', '.join(perm.products)}; "
+                    f"app {app.name} has none of them",
+                )
+                ok = False
+        return frozenset(raw) if ok else None
+
+    def _expiry(self, raw: object, path: str) -> float | None:
+        if raw is None:
+            return None
+        if isinstance(raw, datetime):
+            moment = raw if raw.tzinfo else raw.replace(tzinfo=UTC)
+            return moment.timestamp()
+        if isinstance(raw, date):
+            return datetime(raw.year, raw.month, raw.day, tzinfo=UTC).timestamp()
+        if isinstance(raw, str):
+            try:
+                moment = datetime.fromisoformat(raw)
+            except ValueError:
+                pass
+            else:
+                return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            return float(raw)
+        self.fail(path, "must be an ISO 8601 time like 2027-12-31T00:00:00Z or epoch seconds")
+        return None
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    return type(value).__name__

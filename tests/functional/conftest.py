@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from gateway.app import build_gateway_app
+from gateway.quota.store import QuotaStore
+from gateway.runtime import Clock
+from gateway.sandbox.app import make_sandbox_app
+from gateway.settings.loader import load_settings
+from tests.functional.gateway_harness import gateway_yaml, write_config
+
+ServerFactory = Callable[..., Awaitable[TestServer]]
+GatewayFactory = Callable[..., Awaitable[TestServer]]
+
+
+@pytest.fixture
+async def sandbox(aiohttp_server: ServerFactory) -> TestServer:
+    return await aiohttp_server(make_sandbox_app())
+
+
+@pytest.fixture
+def start_gateway(
+    aiohttp_server: ServerFactory, tmp_path: Path
+) -> Callable[..., Awaitable[TestServer]]:
+    """Start a gateway on a real socket: start_gateway(upstream_url, clock=..., **yaml_options).
+
+    ``quota_store`` injects a store object; the ``store`` option sets the config URL.
+    """
+
+    async def start(
+        upstream: str,
+        *,
+        clock: Clock | None = None,
+        quota_store: QuotaStore | None = None,
+        **options: Any,
+    ) -> TestServer:
+        path = write_config(tmp_path, gateway_yaml(upstream, **options))
+        settings = load_settings(path, environ={})
+        app = build_gateway_app(settings, clock=clock or time.time, store=quota_store)
+        return await aiohttp_server(app)
+
+    return start

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 
 from aiohttp import web
 
 from gateway.errors import StoreError
-from gateway.quota.keys import bucket_key
-from gateway.quota.model import BucketSpec, Window
+from gateway.policy_quota import quota_buckets
 from gateway.runtime import RUNTIME, Runtime
 
 GATEWAY_APP = web.AppKey("gateway_app", web.Application)
@@ -60,14 +60,13 @@ async def usage(request: web.Request) -> web.Response:
     if runtime is None:
         raise web.HTTPServiceUnavailable()
     name = request.match_info["app"]
-    if name not in runtime.settings.apps:
+    app = runtime.settings.apps.get(name)
+    if app is None:
         raise web.HTTPNotFound(
             text=json.dumps({"message": f"unknown app {name}"}), content_type="application/json"
         )
-    specs = [BucketSpec("app", bucket_key(name, "app"), None, Window.UTC_DAY)]
-    member = request.query.get("member")
-    if member:
-        specs.append(BucketSpec("member", bucket_key(name, "member", member), None, Window.UTC_DAY))
+    member = request.query.get("member") or None
+    specs = quota_buckets(app, member, runtime.settings.catalog, tuple(app.products))
     now = runtime.clock()
     try:
         states = await runtime.store.peek(specs, now)
@@ -78,7 +77,15 @@ async def usage(request: web.Request) -> web.Response:
             "app": name,
             "member": member,
             "buckets": [
-                {"name": s.spec.name, "used": s.used, "reset_at": int(s.reset_at)} for s in states
+                {
+                    "name": s.spec.name,
+                    "limit": s.spec.limit,
+                    "used": s.used,
+                    "remaining": s.remaining,
+                    "window": s.spec.window.value,
+                    "reset_at": math.ceil(s.reset_at),
+                }
+                for s in states
             ],
         }
     )

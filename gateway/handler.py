@@ -25,11 +25,12 @@ from gateway.policy import (
     quota_refusal,
     store_unavailable_refusal,
 )
+from gateway.policy_quota import quota_buckets
 from gateway.quota.model import BucketSpec, BucketState, QuotaOutcome
 from gateway.responses import refusal_response
 from gateway.restli import classify, needs_body
 from gateway.runtime import RUNTIME, Runtime
-from gateway.settings.model import OnStoreError
+from gateway.settings.model import AppConfig, OnStoreError
 
 access_log = logging.getLogger("gateway.access")
 log = logging.getLogger("gateway")
@@ -95,7 +96,8 @@ async def _serve(request: web.Request, runtime: Runtime, outcome: Outcome) -> we
     decision = decide(facts, match, info, app, settings.catalog, settings.unmatched_routes)
     if isinstance(decision, Deny):
         outcome.reason = decision.refusal.reason
-        return refusal_response(decision.refusal)
+        standing = await _standing(runtime, app, info.member, now)
+        return refusal_response(decision.refusal, standing)
 
     quota = await _consume(runtime, decision.buckets, now, outcome)
     if isinstance(quota, Refusal):
@@ -140,6 +142,20 @@ async def _consume(
     if result.admitted:
         runtime.metrics.inc("gateway_quota_consumed_total", app=outcome.app)
     return result
+
+
+async def _standing(
+    runtime: Runtime, app: AppConfig, member: str | None, now: float
+) -> dict[str, str]:
+    """Quota headers for a refused call: where the app stands, without counting anything."""
+    buckets = quota_buckets(app, member, runtime.settings.catalog, tuple(app.products))
+    if all(bucket.limit is None for bucket in buckets):
+        return {}
+    try:
+        states = await runtime.store.peek(buckets, now)
+    except StoreError:
+        return {}
+    return rate_limit_headers(states, now)
 
 
 async def _refund(runtime: Runtime, quota: QuotaOutcome, now: float) -> None:

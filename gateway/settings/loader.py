@@ -109,14 +109,16 @@ class _Loader:
             self.fail("", "the top level must be a mapping")
             self.raise_if_failed()
         assert isinstance(raw, dict)
+        # Pass 2 runs even when pass 1 found problems, skipping what it cannot read, so one
+        # check-config run reports every problem.
         self._check_shape(raw)
-        self.raise_if_failed()
         merged = {**DEFAULTS, **raw}
         for key, var in ENV_OVERRIDES.items():
             if self.env.get(var):
                 merged[key] = self.env[var]
         catalog = self._catalog(merged["catalog"])
-        self.raise_if_failed()
+        if catalog is None:
+            self.raise_if_failed()
         assert catalog is not None
         settings = self._build(merged, catalog)
         self.raise_if_failed()
@@ -255,8 +257,12 @@ class _Loader:
     def _apps(self, raw: dict[str, Any], catalog: Catalog) -> list[tuple[str, AppConfig]]:
         out: list[tuple[str, AppConfig]] = []
         client_ids: dict[str, str] = {}
+        if not isinstance(raw, dict):
+            return out
         for name, body in raw.items():
             path = f"apps.{name}"
+            if not isinstance(body, dict):
+                continue
             if not isinstance(name, str) or not NAME_RE.match(name):
                 self.fail(path, "app names are letters, digits, '-' and '_' (at most 63)")
                 continue
@@ -313,6 +319,9 @@ class _Loader:
                 ok = False
                 continue
             body = body or {}
+            if not isinstance(body, dict):
+                ok = False
+                continue
             tier = body.get("tier")
             if tier is None:
                 tier = spec.default_tier
@@ -362,8 +371,12 @@ class _Loader:
     ) -> list[StaticToken]:
         out: list[StaticToken] = []
         seen: dict[str, int] = {}
+        if not isinstance(raw, list):
+            return out
         for i, body in enumerate(raw):
             path = f"tokens[{i}]"
+            if not isinstance(body, dict):
+                continue
             digest = self._token_digest(body, path)
             app_name = body.get("app")
             app = apps.get(app_name) if isinstance(app_name, str) else None

@@ -21,14 +21,18 @@ A warm-up phase (not recorded) fills the connection pools of the client, the pro
 gateway and Redis's script cache; then the workers run for ``seconds``. Requests per second
 is every completed request over the measured wall time; p50/p99 are nearest-rank
 percentiles of per-request latency; an error is a transport failure or an unexpected status
-(anything but 200 for targets 1-4, anything but 429 for target 5). Each run is bounded both
+(anything but 200 for targets 1-4, anything but 429 for target 5). "Server CPU us/req" is
+the user+system CPU time of the target's own process (sandbox, proxy or gateway; read from
+/proc around warm-up and measurement) over the requests of both phases: the cost of one
+call, much less sensitive to a noisy neighbour than requests/s. Each run is bounded both
 by time and by ``MAX_REQUESTS`` per phase. Every server writes its output to a temporary log
 file (the gateway at its default INFO level, so its access log is part of its cost); all
 processes are stopped on exit, error, Ctrl-C or SIGTERM.
 
 On a 2-core machine the client, the proxy (or gateway) and the sandbox share two cores
 (and Redis, for targets 4-5): the proxied targets are measured under the same contention,
-so their ratio is the number to read, not the absolute figures.
+so their ratio is the number to read, not the absolute figures. When requests/s swing from
+run to run, compare the CPU column.
 """
 
 from __future__ import annotations
@@ -419,7 +423,10 @@ def measure(target: Target, args: argparse.Namespace) -> Row:
     ]
     limit = args.seconds + args.warmup + 2 * (REQUEST_TIMEOUT + 5) + 30
     cpu_before = cpu_seconds(target.server.process.pid)
-    done = subprocess.run(argv, capture_output=True, timeout=limit, check=False)
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=limit, check=False)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"load generator for {target.name} ran past {limit:g} s") from None
     cpu_after = cpu_seconds(target.server.process.pid)
     if done.returncode != 0:
         raise BenchError(f"load generator for {target.name} failed:\n{done.stderr.decode()}")

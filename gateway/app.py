@@ -7,16 +7,24 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from gateway.adaccounts.factory import ledger_for
 from gateway.admin import build_admin_app
 from gateway.handler import handle
 from gateway.metrics import Metrics
+from gateway.oauth.routes import add_oauth_routes
 from gateway.proxy import Upstream
 from gateway.quota.factory import open_store
 from gateway.quota.store import QuotaStore
+from gateway.roles.cache import role_cache_for
+from gateway.roles.enforce import role_lookup_context
 from gateway.runtime import RUNTIME, Clock, Runtime
 from gateway.sandbox.app import make_sandbox_app
 from gateway.settings.model import Settings
+from gateway.tokens.identity import start_identity
 from gateway.tokens.static import StaticTokenSource
+from gateway.webhooks import receiver
+from gateway.webhooks.delivery import webhook_delivery_context
+from gateway.webhooks.queue import queue_for
 
 SANDBOX = "sandbox"
 UPSTREAM_BASE = web.AppKey("upstream_base", str)
@@ -31,6 +39,12 @@ def build_gateway_app(
     """The gateway's aiohttp application. Long-lived resources live in its cleanup context."""
     app = web.Application(client_max_size=settings.max_body_bytes)
     app.cleanup_ctx.append(_runtime_context(settings, clock, store))
+    app.cleanup_ctx.append(role_lookup_context)
+    app.cleanup_ctx.append(webhook_delivery_context)
+    # LinkedIn's webhook calls to the app, fronted here (gateway.webhooks).
+    app.router.add_get("/webhooks/{app}", receiver.challenge)
+    app.router.add_post("/webhooks/{app}", receiver.push)
+    add_oauth_routes(app)
     app.router.add_route("*", "/{tail:.*}", handle)
     return app
 
@@ -58,10 +72,18 @@ def _runtime_context(
             upstream=upstream,
             metrics=Metrics(),
             clock=clock,
+            ad_accounts=ledger_for(quota_store),
+            webhook_queue=queue_for(quota_store),
+            role_cache=role_cache_for(quota_store),
         )
+        identity = await start_identity(
+            settings, quota_store, upstream, app[RUNTIME].metrics, base if sandbox_runner else None
+        )
+        app[RUNTIME].identity = identity
         try:
             yield
         finally:
+            await identity.close()
             await upstream.close()
             if store is None:
                 await quota_store.close()

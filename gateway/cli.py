@@ -1,4 +1,4 @@
-"""The linkedin-gateway command: serve | check-config | catalog | sandbox."""
+"""The linkedin-gateway command: serve | check-config | catalog | sandbox | ad-accounts."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from gateway import __version__
+from gateway.adaccounts import cli as ad_accounts_cli
 from gateway.errors import ConfigError
 from gateway.settings.loader import default_config_path, load_settings
 from gateway.settings.model import Settings
@@ -49,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser("sandbox", help="run the built-in LinkedIn sandbox alone")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8090)
+
+    ad_accounts_cli.add_parser(sub)
     return parser
 
 
@@ -67,16 +70,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         run_sandbox(args.host, args.port)
         return 0
+    if command == ad_accounts_cli.COMMAND:
+        return ad_accounts_cli.run(args)
     parser.error(f"unknown command {command}")
     return 2
+
+
+def _print_problems(exc: ConfigError) -> None:
+    for problem in exc.problems:
+        print(f"error: {problem}", file=sys.stderr)
 
 
 def _check_config(path: str | None) -> int:
     try:
         settings = load_settings(path)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
+        _print_problems(exc)
         print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
         return 1
     print(
@@ -93,8 +102,7 @@ def _print_catalog(path: str | None) -> int:
     try:
         catalog = load_catalog(path)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
+        _print_problems(exc)
         return 1
     sys.stdout.write(render_catalog(catalog))
     return 0
@@ -102,11 +110,16 @@ def _print_catalog(path: str | None) -> int:
 
 def _serve(config: str | None, level: str) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # One access line per request: skip the caller, thread and process look-ups the format
+    # never shows (logging's documented switches; _srcfile is the one for findCaller).
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    logging._srcfile = None
     try:
         settings = load_settings(config)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
+        _print_problems(exc)
         return 1
     asyncio.run(_run(settings, demo=settings.source == default_config_path()))
     return 0

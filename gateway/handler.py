@@ -10,11 +10,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from gateway.adaccounts.gate import hold, settle
+from gateway.adaccounts.rules import claim_for, write_rules
 from gateway.catalog.routes import match_route
+from gateway.development_window import (
+    ProductWindow,
+    expiry_refusal,
+    notice_headers,
+    noticed_windows,
+)
 from gateway.errors import BadRequest, GatewayError, Refusal, StoreError, UpstreamError
 from gateway.headers import rate_limit_headers
 from gateway.policy import (
@@ -29,8 +37,10 @@ from gateway.policy_quota import quota_buckets
 from gateway.quota.model import BucketSpec, BucketState, QuotaOutcome
 from gateway.responses import refusal_response
 from gateway.restli import classify, needs_body
+from gateway.roles.enforce import RoleCheck, check_roles, wants_body
 from gateway.runtime import RUNTIME, Runtime
 from gateway.settings.model import AppConfig, OnStoreError
+from gateway.versions import deprecation_headers
 
 access_log = logging.getLogger("gateway.access")
 log = logging.getLogger("gateway")
@@ -47,6 +57,8 @@ class Outcome:
     member: str = "-"
     decision: str = "refuse"
     reason: str = "-"
+    # Notices every response carries (Development window, RFC 9745 Deprecation).
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 async def handle(request: web.Request) -> web.StreamResponse:
@@ -58,6 +70,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
     except GatewayError as exc:
         outcome.reason = exc.refusal.reason
         response = refusal_response(exc.refusal)
+    if not response.prepared:
+        response.headers.update(outcome.headers)
     elapsed = time.perf_counter() - started
     _record(request, runtime, outcome, response.status, elapsed)
     return response
@@ -72,7 +86,10 @@ async def _serve(request: web.Request, runtime: Runtime, outcome: Outcome) -> we
         )
     token = bearer_token(request.headers.get("Authorization"))
     now = runtime.clock()
-    info = await runtime.tokens.lookup(token)
+    identity = runtime.identity
+    assert identity is not None, "build_gateway_app sets runtime.identity"
+    resolved = await identity.chain.resolve(token, now)
+    info = resolved.info if resolved is not None else None
     refused = check_token(info, now)
     if refused is not None:
         outcome.reason = refused.reason
@@ -80,8 +97,14 @@ async def _serve(request: web.Request, runtime: Runtime, outcome: Outcome) -> we
     assert info is not None
     app = settings.apps.get(info.app)
     if app is None:
-        raise GatewayError(check_token(None, now) or _unknown_app())
-    outcome.app, outcome.member = app.name, info.member or "-"
+        # A token of an app this config does not know is as good as unknown.
+        unknown = check_token(None, now)
+        assert unknown is not None
+        raise GatewayError(unknown)
+    outcome.app = app.name
+    assert resolved is not None
+    info = await identity.members.resolve(resolved, token, request.headers, app, now)
+    outcome.member = info.member or "-"
 
     body = (
         await _read_body(request, settings.max_body_bytes)
@@ -92,12 +115,37 @@ async def _serve(request: web.Request, runtime: Runtime, outcome: Outcome) -> we
     if any(key in QUERY_CREDENTIALS for key, _ in facts.query):
         raise BadRequest("send the access token in the Authorization header, not in the query")
 
+    windows = noticed_windows(app, settings.catalog, now)
+    outcome.headers.update(notice_headers(windows, settings.on_development_expiry))
+    outcome.headers.update(deprecation_headers(facts.api))
+    _announce_windows(runtime, app, windows, now)
+
     match = match_route(settings.catalog, facts.api, facts.segments, facts.restli_method)
     decision = decide(facts, match, info, app, settings.catalog, settings.unmatched_routes)
     if isinstance(decision, Deny):
         outcome.reason = decision.refusal.reason
         standing = await _standing(runtime, app, info.member, now)
         return refusal_response(decision.refusal, standing)
+    expired = expiry_refusal(windows, decision.products, settings.on_development_expiry, {})
+    if expired is not None:
+        outcome.reason = expired.reason
+        return refusal_response(expired)
+    if decision.match is not None and app.enforce_roles:
+        if body is None and wants_body(app, request.method):
+            body = await _read_body(request, settings.max_body_bytes)
+        authorization = request.headers.get("Authorization", "")
+        check = RoleCheck(app, info, facts, decision.match, body, authorization)
+        no_role = await check_roles(runtime, check, now)
+        if no_role is not None:
+            outcome.reason = no_role.reason
+            return refusal_response(no_role)
+
+    ad_rules = write_rules(facts, decision.match, app, settings.catalog)
+    if ad_rules is not None and body is None:
+        # The body names the ad accounts: read it (bounded), then forward it as read.
+        body = await _read_body(request, settings.max_body_bytes)
+    content_type = request.headers.get("Content-Type")
+    ad_claim = claim_for(facts, decision.match, settings.catalog, ad_rules, body, content_type)
 
     quota = await _consume(runtime, decision.buckets, now, outcome)
     if isinstance(quota, Refusal):
@@ -107,14 +155,29 @@ async def _serve(request: web.Request, runtime: Runtime, outcome: Outcome) -> we
         refusal = quota_refusal(quota, now)
         outcome.reason = refusal.reason
         return refusal_response(refusal)
+    held = await hold(runtime, app.name, ad_claim)
+    if isinstance(held, Refusal):
+        outcome.reason = held.reason
+        if quota is not None and quota.ticket is not None:
+            await _refund(runtime, quota, now)
+            headers = rate_limit_headers(await _peek_or_keep(runtime, quota, now), now)
+        return refusal_response(held, headers)
 
     outcome.decision = "admit"
+    if facts.api == "v2":
+        # LinkedIn is sunsetting the unversioned APIs (seed, deprecation notice).
+        runtime.metrics.inc("gateway_unversioned_calls_total", app=app.name)
+        log.info("unversioned call app=%s path=%s", app.name, _log_path(request))
+    headers.update(outcome.headers)
     forward_body = (
         body if body is not None else await _stream_body(request, settings.max_body_bytes)
     )
     try:
-        return await runtime.upstream.forward(request, forward_body, headers)
+        response = await runtime.upstream.forward(
+            request, forward_body, headers, identity.chain.evict_on_dead_answer(resolved)
+        )
     except UpstreamError as exc:
+        await settle(runtime, held, None, {})
         outcome.decision = "upstream_error"
         outcome.reason = exc.reason
         runtime.metrics.inc("gateway_upstream_errors_total", reason=exc.reason)
@@ -122,6 +185,8 @@ async def _serve(request: web.Request, runtime: Runtime, outcome: Outcome) -> we
             await _refund(runtime, quota, now)
             headers = rate_limit_headers(await _peek_or_keep(runtime, quota, now), now)
         return refusal_response(exc.refusal(), headers)
+    await settle(runtime, held, response.status, response.headers)
+    return response
 
 
 async def _consume(
@@ -216,14 +281,20 @@ def _too_large(limit: int) -> BadRequest:
     )
 
 
-def _unknown_app() -> Refusal:
-    return Refusal(
-        status=401,
-        reason="invalid_token",
-        code="INVALID_ACCESS_TOKEN",
-        message="Invalid access token",
-        service_error_code=65600,
-    )
+def _announce_windows(
+    runtime: Runtime, app: AppConfig, windows: tuple[ProductWindow, ...], now: float
+) -> None:
+    # Once a day per app and product in this process: a reminder, not a flood.
+    for window in windows:
+        if runtime.notices.first_today((app.name, window.product), now):
+            log.warning(
+                "app %s: %s (since %s) %s on %s",
+                app.name,
+                window.tier_title,
+                window.since.isoformat(),
+                "ended" if window.expired else "ends",
+                window.ends.isoformat(),
+            )
 
 
 def _record(

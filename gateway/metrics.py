@@ -18,6 +18,15 @@ HELP = {
     "gateway_upstream_errors_total": "Upstream failures, by reason.",
     "gateway_request_duration_seconds_sum": "Total seconds spent answering requests.",
     "gateway_request_duration_seconds_count": "Requests timed.",
+    "gateway_token_cache_total": "Token cache lookups, by result (local_hit, shared_hit, "
+    "negative_hit, miss).",
+    "gateway_introspection_calls_total": "Calls to LinkedIn's introspectToken, by app and result.",
+    "gateway_token_evictions_total": "Tokens evicted after LinkedIn answered revoked or expired.",
+    "gateway_token_store_errors_total": "Token cache store failures, by operation.",
+    "gateway_member_lookups_total": "Member lookups, by way (userinfo, me, header) and result.",
+    "gateway_oauth_requests_total": "Requests to /oauth/*, by endpoint, reason and status.",
+    "gateway_oauth_tokens_recorded_total": "Tokens recorded by the gateway's flow, by app and "
+    "grant.",
 }
 
 

@@ -26,8 +26,11 @@ from gateway.policy_quota import (
 from gateway.quota.model import BucketSpec
 from gateway.request_facts import RequestFacts
 from gateway.restli_methods import RestliMethod
+from gateway.route_limits import route_buckets
 from gateway.settings.model import AppConfig, UnmatchedRoutes
 from gateway.tokens.model import TokenInfo
+from gateway.versions import version_refusal
+from gateway.webhooks.subscriptions import webhook_subscription_refusal
 
 __all__ = [
     "Admit",
@@ -198,8 +201,13 @@ def decide(
     product (403 insufficient_scope); the tier's BATCH_GET ban (403 batch_get_forbidden).
     A call no route matches is denied (route_not_in_catalog) or, when configured to forward,
     counted against every product of the app: the conservative choice, so a Development-tier
-    quota cannot be dodged through an uncatalogued path.
+    quota cannot be dodged through an uncatalogued path. Before all of it, ``/rest/`` calls
+    need an active ``LinkedIn-Version`` (``gateway.versions``); after it, the tier's webhook
+    rule applies (``gateway.webhooks.subscriptions``).
     """
+    outdated = version_refusal(facts.api, facts.version, catalog.versions.sunset_through)
+    if outdated is not None:
+        return Deny(outdated)
     if match is None:
         if unmatched is UnmatchedRoutes.DENY:
             return _forbidden(
@@ -219,8 +227,13 @@ def decide(
     ban = _batch_get_ban(facts, app, catalog, products, what)
     if ban is not None:
         return ban
+    no_webhooks = webhook_subscription_refusal(facts, app, catalog, products)
+    if no_webhooks is not None:
+        return Deny(no_webhooks)
     return Admit(
         match=match,
         products=products,
-        buckets=quota_buckets(app, token.member, catalog, products),
+        # Per-route limits count in the same consume: all buckets admit the call, or none.
+        buckets=quota_buckets(app, token.member, catalog, products)
+        + route_buckets(app, token.member, match),
     )

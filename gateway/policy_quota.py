@@ -14,6 +14,7 @@ from gateway.errors import Refusal
 from gateway.headers import rate_limit_headers, retry_after
 from gateway.quota.keys import bucket_key
 from gateway.quota.model import BucketSpec, QuotaOutcome, Window
+from gateway.route_limits import is_member_bucket
 from gateway.settings.model import AppConfig
 
 APP_BUCKET = "app"
@@ -98,7 +99,7 @@ def quota_refusal(outcome: QuotaOutcome, now: float) -> Refusal:
     (observed 429 bodies, serviceErrorCode 101). When both ran out the app one is named:
     waiting for the member's counter alone would not help.
     """
-    app_out = any(spec.name == APP_BUCKET for spec in outcome.exhausted)
+    app_out = any(not is_member_bucket(spec.name) for spec in outcome.exhausted)
     counter, reason = (
         ("APPLICATION", "app_quota_exhausted")
         if app_out

@@ -6,14 +6,14 @@ aiohttp's exceptions are translated here, once, into ``UpstreamUnreachable`` /
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from gateway.errors import UpstreamTimeout, UpstreamUnreachable
+from gateway.errors import UpstreamError, UpstreamTimeout, UpstreamUnreachable
 
 # RFC 9110 §7.6.1 hop-by-hop fields, plus what the proxy recomputes itself.
 HOP_BY_HOP = frozenset(
@@ -34,7 +34,8 @@ HOP_BY_HOP = frozenset(
 GATEWAY_ONLY = frozenset({"x-gateway-member"})
 
 
-def forward_headers(headers: CIMultiDictProxy[str], upstream_host: str) -> CIMultiDict[str]:
+def _kept(headers: CIMultiDictProxy[str], drop: frozenset[str]) -> CIMultiDict[str]:
+    """``headers`` without hop-by-hop fields, those the Connection header names, and ``drop``."""
     connection_listed = {
         token.strip().lower()
         for value in headers.getall("Connection", [])
@@ -43,26 +44,21 @@ def forward_headers(headers: CIMultiDictProxy[str], upstream_host: str) -> CIMul
     out: CIMultiDict[str] = CIMultiDict()
     for name, value in headers.items():
         lower = name.lower()
-        if lower in HOP_BY_HOP or lower in connection_listed or lower in GATEWAY_ONLY:
+        if lower in HOP_BY_HOP or lower in connection_listed or lower in drop:
             continue
         out.add(name, value)
+    return out
+
+
+def forward_headers(headers: CIMultiDictProxy[str], upstream_host: str) -> CIMultiDict[str]:
+    out = _kept(headers, GATEWAY_ONLY)
     out["Host"] = upstream_host
     return out
 
 
 def response_headers(headers: CIMultiDictProxy[str]) -> CIMultiDict[str]:
-    connection_listed = {
-        token.strip().lower()
-        for value in headers.getall("Connection", [])
-        for token in value.split(",")
-    }
-    out: CIMultiDict[str] = CIMultiDict()
-    for name, value in headers.items():
-        lower = name.lower()
-        if lower in HOP_BY_HOP or lower in connection_listed or lower == "content-length":
-            continue
-        out.add(name, value)
-    return out
+    # The length is recomputed by the streaming response.
+    return _kept(headers, frozenset({"content-length"}))
 
 
 class Upstream:
@@ -90,8 +86,13 @@ class Upstream:
         request: web.Request,
         body: bytes | AsyncIterator[bytes] | None,
         extra_headers: Mapping[str, str],
+        on_unauthorized: Callable[[bytes], Awaitable[None]] | None = None,
     ) -> web.StreamResponse:
-        """Send ``request`` upstream with ``body`` and stream the response to the caller."""
+        """Send ``request`` upstream with ``body`` and stream the response to the caller.
+
+        ``on_unauthorized`` sees the body of an upstream 401 before the caller does, so a
+        revoked or expired token can be evicted from the token cache first.
+        """
         assert self._session is not None, "Upstream.start() was not awaited"
         url = self.base_url + request.raw_path
         headers = forward_headers(request.headers, self.host)
@@ -110,6 +111,15 @@ class Upstream:
                 response.headers.update(extra_headers)
                 if upstream.content_length is not None:
                     response.content_length = upstream.content_length
+                if upstream.status == 401 and on_unauthorized is not None:
+                    # LinkedIn's 401 bodies are a few hundred bytes of JSON.
+                    data = await upstream.content.read(64 * 1024)
+                    await on_unauthorized(data)
+                    response.content_length = len(data)
+                    await response.prepare(request)
+                    await response.write(data)
+                    await response.write_eof()
+                    return response
                 await response.prepare(request)
                 try:
                     async for chunk in upstream.content.iter_chunked(64 * 1024):
@@ -122,20 +132,30 @@ class Upstream:
                     return response
                 await response.write_eof()
                 return response
-        except aiohttp.ClientConnectorError as exc:
-            raise UpstreamUnreachable(
-                f"upstream {self.host} refused the connection ({exc.os_error.strerror or 'error'})",
-                sent=False,
-            ) from None
-        except aiohttp.ConnectionTimeoutError:
-            raise UpstreamTimeout(
-                f"upstream {self.host} did not accept the connection in time", sent=False
-            ) from None
-        except TimeoutError:
-            raise UpstreamTimeout(
-                f"upstream {self.host} did not answer in time", sent=True
-            ) from None
-        except aiohttp.ClientError as exc:
-            raise UpstreamUnreachable(
-                f"upstream {self.host} failed: {type(exc).__name__}", sent=True
-            ) from None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _upstream_error(self.host, exc) from None
+
+    async def call(self, method: str, path: str, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        """A small non-streaming call (the member lookups): status and body, at most 1 MB."""
+        assert self._session is not None, "Upstream.start() was not awaited"
+        sent = {**headers, "Host": self.host, "Accept-Encoding": "identity"}
+        try:
+            async with self._session.request(
+                method, self.base_url + path, headers=sent, allow_redirects=False
+            ) as upstream:
+                return upstream.status, await upstream.content.read(1024 * 1024)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise _upstream_error(self.host, exc) from None
+
+
+def _upstream_error(host: str, exc: aiohttp.ClientError | TimeoutError) -> UpstreamError:
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return UpstreamUnreachable(
+            f"upstream {host} refused the connection ({exc.os_error.strerror or 'error'})",
+            sent=False,
+        )
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return UpstreamTimeout(f"upstream {host} did not accept the connection in time", sent=False)
+    if isinstance(exc, TimeoutError):
+        return UpstreamTimeout(f"upstream {host} did not answer in time", sent=True)
+    return UpstreamUnreachable(f"upstream {host} failed: {type(exc).__name__}", sent=True)

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from gateway.adaccounts.ledger import AdAccountLedger, MemoryLedger
+from gateway.development_window import OncePerDay
 from gateway.metrics import Metrics
 from gateway.proxy import Upstream
 from gateway.quota.store import QuotaStore
+from gateway.roles.cache import MemoryRoleCache, RoleCache
+from gateway.roles.lookup import RoleLookup
 from gateway.settings.model import Settings
+from gateway.tokens.identity import Identity
 from gateway.tokens.model import TokenSource
+from gateway.webhooks.queue import MemoryWebhookQueue, WebhookQueue
 
 Clock = Callable[[], float]
 
@@ -25,6 +32,18 @@ class Runtime:
     metrics: Metrics
     clock: Clock
     draining: bool = False
+    # Ad accounts each app has edited and test accounts it created (Advertising Development).
+    ad_accounts: AdAccountLedger = field(default_factory=MemoryLedger)
+    # Verified webhook notifications awaiting delivery, and the worker's wake-up call.
+    webhook_queue: WebhookQueue = field(default_factory=MemoryWebhookQueue)
+    webhook_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    # Member roles (apps with enforce_roles): cached look-ups, and the look-up client.
+    role_cache: RoleCache = field(default_factory=MemoryRoleCache)
+    role_lookup: RoleLookup | None = None
+    # Development-window notices already logged today.
+    notices: OncePerDay = field(default_factory=OncePerDay)
+    # Token recognition beyond the static source (introspection, cache, members, the flow).
+    identity: Identity | None = None
 
 
 RUNTIME = web.AppKey("runtime", Runtime)

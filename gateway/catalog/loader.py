@@ -167,6 +167,7 @@ def _build(draft: Draft, source: str) -> Catalog:
                 api=split[0],
                 segments=split[1],
                 rules=tuple(_build_rule(rule) for rule in _must(r.rules)),
+                ad_account_scoped=r.ad_account_scoped,
             )
         )
     catalog = Catalog(

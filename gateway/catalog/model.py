@@ -80,6 +80,9 @@ class Route:
     api: str
     segments: tuple[str, ...]
     rules: tuple[RouteRule, ...]
+    # Writes name an ad account: the Advertising Development tier's edit and create limits
+    # apply (seed, "How to Upgrade your Access Tier").
+    ad_account_scoped: bool = False
 
     @property
     def resource(self) -> str:

@@ -118,6 +118,7 @@ class RouteDraft:
     path: str
     pattern: Ref | None
     rules: tuple[RuleDraft, ...] | None
+    ad_account_scoped: bool = False
 
 
 @dataclass(frozen=True)
@@ -460,7 +461,7 @@ def _read_rule(path: str, body: object, problems: Problems) -> RuleDraft:
 
 
 def _read_route(path: str, body: object, problems: Problems) -> RouteDraft:
-    m = _mapping(body, path, problems, ("pattern", "rules"))
+    m = _mapping(body, path, problems, ("pattern", "rules"), ("ad_account_scoped",))
     if m is None:
         return RouteDraft(path, None, None)
     rules: tuple[RuleDraft, ...] | None = None
@@ -469,4 +470,5 @@ def _read_route(path: str, body: object, problems: Problems) -> RouteDraft:
         items = _entries(m["rules"], where, problems)
         if isinstance(m["rules"], list):
             rules = tuple(_read_rule(p, item, problems) for p, item in items)
-    return RouteDraft(path, _ref(m, "pattern", path, problems), rules)
+    scoped = _bool(m, "ad_account_scoped", path, problems) or False
+    return RouteDraft(path, _ref(m, "pattern", path, problems), rules, scoped)

@@ -6,6 +6,7 @@ Redis Cluster slot (Redis Cluster spec, "Hash tags").
 
 from __future__ import annotations
 
+import functools
 import math
 from urllib.parse import quote
 
@@ -14,6 +15,7 @@ from gateway.quota.model import WINDOW_SECONDS, Window
 PREFIX = "lgw"
 
 
+@functools.lru_cache(maxsize=65536)
 def _safe(part: str) -> str:
     # Braces would move the hash tag; colons separate key parts; spaces break redis-cli use.
     return quote(part, safe="-_.@")

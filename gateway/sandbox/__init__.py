@@ -12,7 +12,9 @@ LinkedIn's checks, in its order:
 
 * a path outside ``/rest/`` and ``/v2/`` -> 404 ``NOT_FOUND``;
 * no ``Authorization: Bearer <token>`` -> 401 ``INVALID_ACCESS_TOKEN`` (65600); any
-  non-empty token is accepted and authenticates as the app's ``member``;
+  non-empty token is accepted and authenticates as the app's ``member``, except the
+  tokens the sandbox issued itself (``gateway.sandbox.oauth``): those authenticate as their
+  own member and get 65601 / 65602 once revoked or expired;
 * ``/rest/`` without ``LinkedIn-Version`` -> 400 ``VERSION_MISSING``; a version that is not
   ``YYYYMM``, ``YYYYMM.RR`` or ``YYYYMMDD``, or is 202304 or older -> 426
   ``NONEXISTENT_VERSION``;

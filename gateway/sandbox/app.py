@@ -21,6 +21,7 @@ from gateway.errors import GatewayError
 from gateway.request_facts import RequestFacts
 from gateway.restli import classify, needs_body
 from gateway.sandbox.handlers import Call, answer
+from gateway.sandbox.oauth import add_oauth, issued_token_refusal, member_answer
 from gateway.sandbox.state import SANDBOX_STATE, SandboxState
 from gateway.sandbox.wire import (
     bad_request,
@@ -50,6 +51,7 @@ def make_sandbox_app(*, member: str = DEFAULT_MEMBER) -> web.Application:
     app.on_response_prepare.append(_add_linkedin_headers)
     app.router.add_get("/__sandbox/stats", _stats)
     app.router.add_post("/__sandbox/reset", _reset)
+    add_oauth(app, member)
     app.router.add_route("*", "/{tail:.*}", _api)
     return app
 
@@ -112,11 +114,14 @@ async def _api(request: web.Request) -> web.Response:
         return knob
     if api is None:
         return json_response(not_found_body(), status=404)
-    denied = _check_token(request) or _check_version(request, api)
+    denied = _check_token(request) or issued_token_refusal(request) or _check_version(request, api)
     if denied is not None:
         return denied
     if refusal is not None or facts is None:
         return refusal or json_response(not_found_body(), status=404)
+    own = member_answer(request, facts)
+    if own is not None:
+        return own
     call = Call(facts=facts, content_type=request.headers.get("Content-Type", ""), body=body)
     return answer(state.store, call)
 

@@ -19,20 +19,24 @@ import yaml
 from gateway.catalog.loader import load_catalog
 from gateway.catalog.model import Catalog
 from gateway.errors import ConfigError, ConfigProblem
+from gateway.oauth.config import parse_app_oauth, parse_oauth_section
 from gateway.quota.model import Window
+from gateway.route_limits import read_route_limits
 from gateway.settings.model import (
     AppConfig,
     HostPort,
+    OnDevelopmentExpiry,
     OnStoreError,
     ProductGrant,
     QuotaOverride,
     Settings,
     StaticToken,
     UnmatchedRoutes,
+    WebhookConfig,
 )
 from gateway.tokens.model import token_digest
 
-E = TypeVar("E", UnmatchedRoutes, OnStoreError, Window)
+E = TypeVar("E", UnmatchedRoutes, OnStoreError, Window, OnDevelopmentExpiry)
 
 ENV_CONFIG = "GATEWAY_CONFIG"
 ENV_OVERRIDES = {
@@ -52,11 +56,29 @@ DEFAULTS: dict[str, Any] = {
     "upstream_connect_timeout": 5.0,
     "upstream_timeout": 30.0,
     "max_body_bytes": 10 * 1024 * 1024,
+    "on_development_expiry": "warn",
+    "role_cache_seconds": 300,
     "apps": {},
     "tokens": [],
+    "oauth": None,
 }
 TOP_KEYS = frozenset(DEFAULTS)
-APP_KEYS = frozenset({"client_id", "client_secret", "client_secret_env", "products", "quotas"})
+APP_KEYS = frozenset(
+    {
+        "client_id",
+        "client_secret",
+        "client_secret_env",
+        "products",
+        "quotas",
+        "route_limits",
+        "enforce_roles",
+        "redirect_uri",
+        "return_url",
+        "trusted_member_header",
+        "webhook",
+    }
+)
+WEBHOOK_KEYS = frozenset({"forward_to"})
 GRANT_KEYS = frozenset({"tier", "since"})
 QUOTA_KEYS = frozenset({"app_per_day", "member_per_day", "window"})
 TOKEN_KEYS = frozenset({"token", "sha256", "app", "member", "scopes", "expires_at"})
@@ -154,6 +176,8 @@ class _Loader:
                     self.fail(f"{path}.products", "must be a mapping of product to {tier, since}")
                 if app.get("quotas") is not None:
                     self._keys(app["quotas"], QUOTA_KEYS, f"{path}.quotas")
+                if app.get("webhook") is not None:
+                    self._keys(app["webhook"], WEBHOOK_KEYS, f"{path}.webhook")
         else:
             self.fail("apps", f"must be a mapping of app name to app, not {_kind(apps)}")
         tokens = raw.get("tokens", [])
@@ -194,13 +218,19 @@ class _Loader:
         )
         timeout = self._positive(raw["upstream_timeout"], "upstream_timeout")
         max_body = self._positive(raw["max_body_bytes"], "max_body_bytes", integer=True)
+        on_expiry = self._enum(
+            OnDevelopmentExpiry, raw["on_development_expiry"], "on_development_expiry"
+        )
+        role_cache = self._positive(raw["role_cache_seconds"], "role_cache_seconds")
         apps = {name: app for name, app in self._apps(raw["apps"], catalog)}
         tokens = self._tokens(raw["tokens"], apps, catalog)
+        oauth = parse_oauth_section(raw["oauth"], self.fail)
         if self.problems:
             return None
         assert listen is not None and upstream is not None and store is not None
         assert unmatched is not None and on_store_error is not None
         assert connect_timeout is not None and timeout is not None and max_body is not None
+        assert on_expiry is not None and role_cache is not None
         return Settings(
             source=self.source,
             listen=listen,
@@ -215,6 +245,9 @@ class _Loader:
             upstream_timeout=float(timeout),
             max_body_bytes=int(max_body),
             catalog=catalog,
+            on_development_expiry=on_expiry,
+            role_cache_seconds=role_cache,
+            oauth=oauth,
         )
 
     def _host_port(self, value: object, path: str) -> HostPort | None:
@@ -276,8 +309,35 @@ class _Loader:
             secret = self._secret(body, path)
             grants = self._grants(body.get("products"), path, catalog)
             quotas = self._quotas(body.get("quotas"), f"{path}.quotas")
+            route_limits, limit_problems = read_route_limits(
+                body.get("route_limits"), f"{path}.route_limits", catalog
+            )
+            for where, problem in limit_problems:
+                self.fail(where, problem)
+            enforce_roles = body.get("enforce_roles", False)
+            if not isinstance(enforce_roles, bool):
+                self.fail(f"{path}.enforce_roles", "must be true or false")
+            webhook = self._webhook(body.get("webhook"), f"{path}.webhook")
+            app_oauth = parse_app_oauth(body, path, self.fail)
             if isinstance(client_id, str) and secret is not None and grants is not None:
-                out.append((name, AppConfig(name, client_id, secret, grants, quotas)))
+                out.append(
+                    (
+                        name,
+                        AppConfig(
+                            name,
+                            client_id,
+                            secret,
+                            grants,
+                            quotas,
+                            route_limits=route_limits,
+                            enforce_roles=enforce_roles is True,
+                            webhook=webhook,
+                            redirect_uri=app_oauth.redirect_uri,
+                            return_url=app_oauth.return_url,
+                            trusted_member_header=app_oauth.trusted_member_header,
+                        ),
+                    )
+                )
         return out
 
     def _secret(self, body: dict[str, Any], path: str) -> str | None:
@@ -348,6 +408,15 @@ class _Loader:
                     )
                     ok = False
         return grants if ok else None
+
+    def _webhook(self, raw: object, path: str) -> WebhookConfig | None:
+        if not isinstance(raw, dict):
+            return None
+        target = raw.get("forward_to")
+        if not isinstance(target, str) or not re.match(r"^https?://[^/?#\s]+(/[^#\s]*)?$", target):
+            self.fail(f"{path}.forward_to", "required: the http(s) URL to deliver notifications to")
+            return None
+        return WebhookConfig(forward_to=target)
 
     def _quotas(self, raw: object, path: str) -> QuotaOverride | None:
         if not isinstance(raw, dict):

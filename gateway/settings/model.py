@@ -21,6 +21,18 @@ class OnStoreError(StrEnum):
     OPEN = "open"
 
 
+class OnDevelopmentExpiry(StrEnum):
+    WARN = "warn"
+    BLOCK = "block"
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    """Where the gateway delivers the app's verified LinkedIn webhook notifications."""
+
+    forward_to: str
+
+
 @dataclass(frozen=True)
 class ProductGrant:
     product: str
@@ -36,12 +48,30 @@ class QuotaOverride:
 
 
 @dataclass(frozen=True)
+class RouteLimit:
+    """Daily limits of one catalog route, as LinkedIn's developer portal shows them."""
+
+    route: str
+    app_per_day: int | None
+    member_per_day: int | None
+
+
+@dataclass(frozen=True)
 class AppConfig:
     name: str
     client_id: str
     client_secret: str = field(repr=False)
     products: Mapping[str, ProductGrant]
     quotas: QuotaOverride | None
+    # The authorization-code flow through the gateway (README, "OAuth endpoints").
+    redirect_uri: str | None = None
+    return_url: str | None = None
+    trusted_member_header: bool = False
+    # Per-route daily limits (Standard tier limits from the developer portal's Analytics tab).
+    route_limits: tuple[RouteLimit, ...] = ()
+    # Look up the member's Company Page / Ad Account roles and refuse calls they lack.
+    enforce_roles: bool = False
+    webhook: WebhookConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +81,25 @@ class StaticToken:
     member: str | None
     scopes: frozenset[str]
     expires_at: float | None
+
+
+@dataclass(frozen=True)
+class OAuthSettings:
+    """The ``oauth:`` section: where LinkedIn's OAuth endpoints are and how long answers live.
+
+    ``base`` None means LinkedIn's (``https://www.linkedin.com/oauth/v2``), or the built-in
+    sandbox's when ``upstream: sandbox``; ``discovery_url`` None derives it from ``base``.
+    """
+
+    base: str | None = None
+    discovery_url: str | None = None
+    timeout: float = 5.0
+    cache_seconds: float = 300.0
+    negative_cache_seconds: float = 30.0
+    negative_cache_entries: int = 10_000
+    local_cache_seconds: float = 5.0
+    local_cache_entries: int = 10_000
+    state_seconds: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -77,3 +126,6 @@ class Settings:
     upstream_timeout: float
     max_body_bytes: int
     catalog: Catalog
+    oauth: OAuthSettings = field(default_factory=OAuthSettings)
+    on_development_expiry: OnDevelopmentExpiry = OnDevelopmentExpiry.WARN
+    role_cache_seconds: float = 300.0

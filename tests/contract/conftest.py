@@ -16,16 +16,24 @@ from tests.redis_server import PATIENT, with_query
 
 
 def _redis_subject(request: pytest.FixtureRequest, kind: str) -> RedisSubject:
+    """``fakeredis`` and ``redis-py``: the store on a redis-py client; ``redis``: the store
+    from a URL, as the gateway opens it, on its pipelined client.
+    """
     if kind == "fakeredis":
         # The tests' bursts outnumber redis-py's default pool of 100 connections.
         fake = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), max_connections=1000)
-        return RedisSubject(kind, fake)
+        return RedisSubject(kind, RedisStore(fake))
     url: str = request.getfixturevalue("redis_url")
-    return RedisSubject(kind, RedisStore.from_url(with_query(url, PATIENT)).client)
+    from_url = RedisStore.from_url(with_query(url, PATIENT))
+    if kind == "redis":
+        assert from_url.resp is not None
+        return RedisSubject(kind, from_url)
+    return RedisSubject(kind, RedisStore(from_url.client))
 
 
-STORES = ["memory", "fakeredis", pytest.param("redis", marks=pytest.mark.redis)]
-REDIS_STORES = ["fakeredis", pytest.param("redis", marks=pytest.mark.redis)]
+_REAL = [pytest.param(kind, marks=pytest.mark.redis) for kind in ("redis", "redis-py")]
+STORES = ["memory", "fakeredis", *_REAL]
+REDIS_STORES = ["fakeredis", *_REAL]
 
 
 @pytest.fixture(params=STORES)

@@ -7,6 +7,7 @@ from typing import Protocol
 
 import redis.asyncio
 
+from gateway.adaccounts.keys import persistent_keys
 from gateway.quota.keys import PREFIX, bucket_key
 from gateway.quota.memory import MemoryStore
 from gateway.quota.model import BucketSpec, Window
@@ -59,11 +60,13 @@ class MemorySubject:
 
 
 class RedisSubject:
-    def __init__(self, kind: str, client: redis.asyncio.Redis) -> None:
+    """A ``RedisStore``, and ``client`` (its redis-py client) to look at its keys."""
+
+    def __init__(self, kind: str, store: RedisStore) -> None:
         self.kind = kind
         self.app = unique_app(kind)
-        self.client = client
-        self.redis = RedisStore(client)
+        self.client: redis.asyncio.Redis = store.client
+        self.redis = store
 
     @property
     def store(self) -> QuotaStore:
@@ -87,4 +90,12 @@ class RedisSubject:
 
 
 async def keys_without_ttl(subject: Subject) -> list[str]:
-    return sorted(key for key, ttl in (await subject.ttls(0.0)).items() if ttl is None)
+    """Keys of the subject's app that never expire, except the ad-account ledger's: those
+    are the one kind of key meant to live without a TTL (the Development tier's five
+    editable accounts are for the life of the app), excluded here by exact name."""
+    persistent = persistent_keys(subject.app)
+    return sorted(
+        key
+        for key, ttl in (await subject.ttls(0.0)).items()
+        if ttl is None and key not in persistent
+    )

@@ -102,5 +102,32 @@ async def test_the_client_gets_the_timeouts_from_the_url() -> None:
             0.75,
             3,
         )
+        assert store.resp is not None
+        assert (store.resp.socket_timeout, store.resp.connect_timeout, store.resp.endpoint.db) == (
+            0.25,
+            0.75,
+            3,
+        )
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "pipelined"),
+    [
+        ("redis://h:6379/0", True),
+        ("redis://:pw@h/2?max_connections=9&timeout=2&socket_timeout=1", True),
+        ("rediss://h/0?ssl_cert_reqs=none", True),
+        ("unix:///run/redis.sock?db=1", True),
+        ("redis://h/0?health_check_interval=30", False),
+        ("redis://h/0?protocol=3", False),
+    ],
+)
+async def test_the_pipelined_client_takes_the_urls_it_understands(
+    url: str, pipelined: bool
+) -> None:
+    store = RedisStore.from_url(url)
+    try:
+        assert (store.resp is not None) == pipelined
     finally:
         await store.close()

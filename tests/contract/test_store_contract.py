@@ -12,6 +12,7 @@ import pytest
 from gateway.quota.keys import bucket_key, next_utc_midnight, window_key
 from gateway.quota.model import WINDOW_SECONDS, BucketSpec, QuotaOutcome, Ticket, Window
 from gateway.quota.redis_store import RedisStore
+from gateway.quota.resp import Reply
 from gateway.quota.windows import EXPIRY_MARGIN_SECONDS
 from tests.contract.subjects import RedisSubject, Subject, keys_without_ttl, spec
 
@@ -326,13 +327,24 @@ async def test_consume_is_one_round_trip(
     ]
     await redis_subject.store.consume(buckets, NOW)  # may load the script first
     sent: list[str] = []
-    execute: Callable[..., Awaitable[object]] = redis_subject.client.execute_command
+    resp = redis_subject.redis.resp
+    if resp is None:
+        execute: Callable[..., Awaitable[object]] = redis_subject.client.execute_command
 
-    async def counting(*args: object, **options: object) -> object:
-        sent.append(str(args[0]))
-        return await execute(*args, **options)
+        async def counting(*args: object, **options: object) -> object:
+            sent.append(str(args[0]))
+            return await execute(*args, **options)
 
-    monkeypatch.setattr(redis_subject.client, "execute_command", counting)
+        monkeypatch.setattr(redis_subject.client, "execute_command", counting)
+    else:
+        call = resp.call
+
+        async def counting_resp(command: bytes) -> Reply:
+            # "*N\r\n$len\r\nNAME\r\n...": the third line names the command.
+            sent.append(command.split(b"\r\n")[2].decode())
+            return await call(command)
+
+        monkeypatch.setattr(resp, "call", counting_resp)
 
     outcome = await redis_subject.store.consume(buckets, NOW)
 

@@ -34,6 +34,8 @@ def gateway_yaml(
         for i, m in enumerate(MEMBERS)
     )
     quotas = f"\n    quotas: {social_quotas}" if social_quotas else ""
+    # Introspection asks the test's sandbox, never LinkedIn.
+    oauth = f"oauth: {{base: '{upstream}/oauth/v2'}}" if upstream.startswith("http") else ""
     return f"""\
 listen: 127.0.0.1:0
 admin_listen: null
@@ -42,6 +44,7 @@ store: {store}
 upstream_connect_timeout: 2
 upstream_timeout: {upstream_timeout}
 max_body_bytes: 65536
+{oauth}
 {extra}
 apps:
   social{suffix}:

@@ -1,0 +1,117 @@
+"""The gateway's OAuth endpoints: ``GET /oauth/authorize``, ``GET /oauth/callback``,
+``POST /oauth/refresh``.
+
+The callback hands the tokens to the app's ``return_url`` as an auto-submitted form POST
+(the OAuth 2.0 Form Post Response Mode): never in a URL, so no access log, Referer or
+browser history holds them. Every answer is ``Cache-Control: no-store``; errors have
+LinkedIn's body and ``X-Gateway-Reason``. Logs and metrics never see a query or a token.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from multidict import MultiDict, MultiDictProxy
+
+from gateway.errors import GatewayError
+from gateway.oauth.flow import Delivery, OAuthFlow
+from gateway.responses import refusal_response
+from gateway.runtime import RUNTIME
+
+access_log = logging.getLogger("gateway.access")
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache", "Referrer-Policy": "no-referrer"}
+_SUBMIT = "document.forms[0].submit();"
+_SUBMIT_HASH = base64.b64encode(hashlib.sha256(_SUBMIT.encode()).digest()).decode()
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def add_oauth_routes(app: web.Application) -> None:
+    """Register the endpoints; call before the catch-all proxy route."""
+    app.router.add_get("/oauth/authorize", _endpoint("authorize", _authorize))
+    app.router.add_get("/oauth/callback", _endpoint("callback", _callback))
+    app.router.add_post("/oauth/refresh", _endpoint("refresh", _refresh))
+
+
+def form_post_page(delivery: Delivery) -> str:
+    """An HTML page that POSTs ``delivery.fields`` to ``delivery.return_url`` at once."""
+    inputs = "".join(
+        f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}">'
+        for name, value in delivery.fields.items()
+    )
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Signing in</title></head>'
+        f'<body><form method="post" action="{html.escape(delivery.return_url)}">{inputs}'
+        '<noscript><button type="submit">Continue</button></noscript></form>'
+        f"<script>{_SUBMIT}</script></body></html>"
+    )
+
+
+def _flow(request: web.Request) -> OAuthFlow:
+    identity = request.app[RUNTIME].identity
+    assert identity is not None, "build_gateway_app sets runtime.identity"
+    return identity.flow
+
+
+async def _authorize(request: web.Request) -> web.StreamResponse:
+    runtime = request.app[RUNTIME]
+    location = await _flow(request).authorize(request.query, runtime.clock())
+    return web.Response(status=302, headers={"Location": location, **NO_STORE})
+
+
+async def _callback(request: web.Request) -> web.StreamResponse:
+    runtime = request.app[RUNTIME]
+    delivery = await _flow(request).callback(request.query, runtime.clock())
+    policy = (
+        f"default-src 'none'; script-src 'sha256-{_SUBMIT_HASH}'; form-action {delivery.return_url}"
+    )
+    return web.Response(
+        text=form_post_page(delivery),
+        content_type="text/html",
+        headers={**NO_STORE, "Content-Security-Policy": policy},
+    )
+
+
+async def _refresh(request: web.Request) -> web.StreamResponse:
+    runtime = request.app[RUNTIME]
+    form = await request.post()
+    fields = MultiDictProxy(MultiDict((k, v) for k, v in form.items() if isinstance(v, str)))
+    answer = await _flow(request).refresh(fields, runtime.clock())
+    return web.json_response(answer, headers=NO_STORE)
+
+
+def _endpoint(name: str, handler: Handler) -> Handler:
+    async def endpoint(request: web.Request) -> web.StreamResponse:
+        runtime = request.app[RUNTIME]
+        started = time.perf_counter()
+        try:
+            response = await handler(request)
+            reason = "-"
+        except GatewayError as exc:
+            reason = exc.refusal.reason
+            response = refusal_response(exc.refusal)
+        runtime.metrics.inc(
+            "gateway_oauth_requests_total",
+            endpoint=name,
+            reason=reason,
+            status=str(response.status),
+        )
+        access_log.info(
+            "method=%s path=%s oauth=%s reason=%s status=%d duration_ms=%.1f",
+            request.method,
+            request.path,
+            name,
+            reason,
+            response.status,
+            (time.perf_counter() - started) * 1000,
+        )
+        return response
+
+    return endpoint

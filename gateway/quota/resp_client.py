@@ -1,0 +1,345 @@
+"""A small pipelined Redis client for the quota store's hot path.
+
+Requests are written back to back on a few shared connections and answered in order, so a
+FIFO of futures per connection pairs each reply with its caller: no connection pool to wait
+for, no connection per request. Any doubt about a connection's state (a request past its
+timeout, a reset, bytes that are not RESP) closes it and fails every request still waiting
+on it; the next call reconnects. Failures surface as ``OSError`` (``ConnectionError``,
+``TimeoutError``) or ``RespError``; the caller translates them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections import deque
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from gateway.quota.resp import ProtocolError, Reply, ReplyError, ReplyParser, encode_command
+
+DEFAULT_PORT = 6379
+# Query parameters the client understands; any other makes ``endpoint_from_url`` decline
+# the URL, so a redis-py option is never silently ignored. ``max_connections`` and
+# ``timeout`` size redis-py's pool behind ``RedisStore.client`` and mean nothing here.
+KNOWN_QUERY = frozenset(
+    {
+        "db",
+        "password",
+        "username",
+        "max_connections",
+        "timeout",
+        "ssl_cert_reqs",
+        "ssl_ca_certs",
+        "ssl_check_hostname",
+    }
+)
+_CERT_REQS = {
+    "none": ssl.CERT_NONE,
+    "optional": ssl.CERT_OPTIONAL,
+    "required": ssl.CERT_REQUIRED,
+}
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a Redis listens and how to log in: TCP (host, port, maybe TLS) or a socket."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    path: str | None = None
+    tls: ssl.SSLContext | None = None
+    username: str | None = None
+    password: str | None = None
+    db: int = 0
+
+    def __repr__(self) -> str:
+        where = self.path if self.path else f"{self.host}:{self.port}"
+        return f"Endpoint({where}, db={self.db}, tls={self.tls is not None})"
+
+
+def endpoint_from_url(url: str) -> Endpoint | None:
+    """The endpoint of a ``redis://``, ``rediss://`` or ``unix://`` URL (timeouts already
+    taken out), or None when the URL asks for something this client does not do.
+
+    ``redis://[[user]:password@]host[:port][/db]``, ``rediss://`` the same over TLS
+    (``ssl_cert_reqs=none|optional|required``, ``ssl_ca_certs=``, ``ssl_check_hostname=``),
+    ``unix://[[user]:password@]/path?db=N``, as redis-py reads them. Raises ``ValueError``
+    on a malformed db, port or TLS option.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if scheme not in {"redis", "rediss", "unix"} or not set(query) <= KNOWN_QUERY:
+        return None
+    if scheme != "rediss" and any(name.startswith("ssl_") for name in query):
+        return None
+    username = _unquoted(parts.username) or query.get("username") or None
+    password = _unquoted(parts.password) or query.get("password") or None
+    db_text = query.get("db")
+    if scheme == "unix":
+        if not parts.path:
+            raise ValueError("unix:// store URL without a socket path")
+        return Endpoint(
+            path=unquote(parts.path),
+            username=username,
+            password=password,
+            db=_db(db_text or "0"),
+        )
+    path_db = parts.path.strip("/")
+    host = parts.hostname or "127.0.0.1"
+    return Endpoint(
+        host=host,
+        port=parts.port or DEFAULT_PORT,
+        tls=_tls_context(query) if scheme == "rediss" else None,
+        username=username,
+        password=password,
+        db=_db(db_text or path_db or "0"),
+    )
+
+
+def _unquoted(text: str | None) -> str | None:
+    return unquote(text) if text else None
+
+
+def _db(text: str) -> int:
+    try:
+        db = int(text)
+    except ValueError:
+        db = -1
+    if db < 0:
+        raise ValueError(f"store URL database {text!r}: expected a number >= 0")
+    return db
+
+
+def _tls_context(query: dict[str, str]) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=query.get("ssl_ca_certs") or None)
+    reqs = query.get("ssl_cert_reqs", "required").lower()
+    if reqs not in _CERT_REQS:
+        raise ValueError(f"store URL ssl_cert_reqs={reqs!r}: expected none, optional or required")
+    check = query.get("ssl_check_hostname", "").lower()
+    if check and check not in _TRUE | _FALSE:
+        raise ValueError(f"store URL ssl_check_hostname={check!r}: expected true or false")
+    # Hostname checking needs a verified certificate, so it goes first.
+    context.check_hostname = reqs == "required" and check not in _FALSE
+    context.verify_mode = _CERT_REQS[reqs]
+    return context
+
+
+class _Connection(asyncio.Protocol):
+    """One socket to Redis and the callers waiting on it, oldest first."""
+
+    def __init__(self, timeout: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._timeout = timeout
+        self._parser = ReplyParser()
+        self._waiting: deque[tuple[asyncio.Future[Reply], float]] = deque()
+        self._transport: asyncio.Transport | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._out: list[bytes] = []
+        self.alive = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self.alive = True
+
+    def send(self, command: bytes) -> asyncio.Future[Reply]:
+        """Queue one command; the future gets its reply (an error reply as a value)."""
+        if not self.alive:
+            raise ConnectionError("the connection to Redis is closed")
+        future: asyncio.Future[Reply] = self._loop.create_future()
+        deadline = self._loop.time() + self._timeout
+        self._waiting.append((future, deadline))
+        if self._timer is None:
+            self._timer = self._loop.call_at(deadline, self._check_deadline)
+        # Commands queued while the loop runs its ready callbacks leave in one write at
+        # the next iteration: a send on loopback costs more CPU than building a command,
+        # and under load many requests reach their consume in the same iteration.
+        if not self._out:
+            self._loop.call_soon(self._flush)
+        self._out.append(command)
+        return future
+
+    def send_all(self, commands: list[bytes]) -> list[asyncio.Future[Reply]]:
+        """Queue several commands; one future per command, in order."""
+        return [self.send(command) for command in commands]
+
+    def _flush(self) -> None:
+        out, self._out = self._out, []
+        if self.alive and self._transport is not None and out:
+            self._transport.write(b"".join(out))
+
+    def _check_deadline(self) -> None:
+        # One timer per connection, not one per request: replies come in order, so only
+        # the oldest waiting request can be the first to run out of time.
+        self._timer = None
+        if not self._waiting:
+            return
+        deadline = self._waiting[0][1]
+        if deadline <= self._loop.time():
+            self.abort(TimeoutError(f"no reply from Redis within {self._timeout:g} s"))
+        else:
+            self._timer = self._loop.call_at(deadline, self._check_deadline)
+
+    def data_received(self, data: bytes) -> None:
+        parser = self._parser
+        parser.feed(data)
+        try:
+            replies = parser.replies()
+        except ProtocolError as exc:
+            self.abort(exc)
+            return
+        waiting = self._waiting
+        for reply in replies:
+            if not waiting:
+                self.abort(ProtocolError("a reply nobody asked for"))
+                return
+            future = waiting.popleft()[0]
+            if not future.done():  # its caller may have been cancelled
+                future.set_result(reply)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.abort(ConnectionError(f"the connection to Redis was lost: {exc or 'closed'}"))
+
+    def abort(self, exc: Exception) -> None:
+        """Close the socket and fail every waiting request with ``exc``."""
+        self.alive = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._out = []
+        if self._transport is not None:
+            self._transport.abort()
+        waiting, self._waiting = self._waiting, deque()
+        for future, _ in waiting:
+            if not future.done():
+                future.set_exception(exc)
+
+
+class RespClient:
+    """Sends commands to one Redis over ``connections`` pipelined connections.
+
+    Connects lazily and again after any failure; safe for many coroutines at once.
+    ``socket_timeout`` bounds each reply, ``connect_timeout`` the connect and login.
+    """
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        socket_timeout: float,
+        connect_timeout: float,
+        connections: int = 1,
+    ) -> None:
+        if connections < 1:
+            raise ValueError("connections must be >= 1")
+        self.endpoint = endpoint
+        self.socket_timeout = socket_timeout
+        self.connect_timeout = connect_timeout
+        self._slots: list[_Connection | None] = [None] * connections
+        self._connecting: list[asyncio.Task[_Connection] | None] = [None] * connections
+        self._next = 0
+        self._closed = False
+
+    async def call(self, command: bytes) -> Reply:
+        """Send one encoded command (``resp.encode_command``) and return its reply.
+
+        Raises ``ReplyError`` for an error reply, ``OSError`` when Redis cannot be reached
+        or does not answer in time, ``ProtocolError`` on garbage.
+        """
+        slot = self._next
+        self._next = (slot + 1) % len(self._slots)
+        connection = self._slots[slot]
+        if connection is None or not connection.alive:
+            connection = await self._connect_slot(slot)
+        reply = await connection.send(command)
+        if isinstance(reply, ReplyError):
+            raise reply
+        return reply
+
+    async def _connect_slot(self, slot: int) -> _Connection:
+        if self._closed:
+            raise ConnectionError("the Redis client is closed")
+        task = self._connecting[slot]
+        if task is None:
+            # Callers that find the slot down together share one connect attempt.
+            task = asyncio.get_running_loop().create_task(self._connect())
+            self._connecting[slot] = task
+            task.add_done_callback(lambda done: self._connected(slot, done))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if task.cancelled() and not (current and current.cancelling()):
+                # ``close`` cancelled the connect, not our caller.
+                raise ConnectionError("the Redis client is closed") from None
+            raise
+
+    def _connected(self, slot: int, task: asyncio.Task[_Connection]) -> None:
+        self._connecting[slot] = None
+        if task.cancelled() or task.exception() is not None:
+            return  # the waiters got the error; the next call tries again
+        connection = task.result()
+        if self._closed:
+            connection.abort(ConnectionError("the Redis client is closed"))
+        else:
+            self._slots[slot] = connection
+
+    async def _connect(self) -> _Connection:
+        loop = asyncio.get_running_loop()
+        endpoint = self.endpoint
+        connection = _Connection(self.socket_timeout)
+        deadline = asyncio.timeout(self.connect_timeout)
+        try:
+            async with deadline:
+                if endpoint.path is not None:
+                    await loop.create_unix_connection(lambda: connection, endpoint.path)
+                else:
+                    await loop.create_connection(
+                        lambda: connection,
+                        endpoint.host,
+                        endpoint.port,
+                        ssl=endpoint.tls,
+                        server_hostname=endpoint.host if endpoint.tls else None,
+                    )
+                await self._log_in(connection)
+        except BaseException as exc:
+            connection.abort(ConnectionError("connect failed"))
+            if isinstance(exc, TimeoutError) and deadline.expired():
+                raise TimeoutError(
+                    f"no connection to Redis within {self.connect_timeout:g} s"
+                ) from None
+            raise
+        return connection
+
+    async def _log_in(self, connection: _Connection) -> None:
+        endpoint = self.endpoint
+        setup: list[bytes] = []
+        if endpoint.password is not None:
+            credentials = [endpoint.username] if endpoint.username else []
+            setup.append(encode_command(["AUTH", *credentials, endpoint.password]))
+        if endpoint.db:
+            setup.append(encode_command(["SELECT", endpoint.db]))
+        if not setup:
+            return
+        # Queued together, so sent in one write: one round trip for both.
+        for reply in await asyncio.gather(*connection.send_all(setup)):
+            if isinstance(reply, ReplyError):
+                raise reply
+
+    async def close(self) -> None:
+        """Close every connection; requests still waiting fail. Later calls fail too."""
+        self._closed = True
+        connecting = [task for task in self._connecting if task is not None]
+        for task in connecting:
+            task.cancel()
+        await asyncio.gather(*connecting, return_exceptions=True)
+        for connection in self._slots:
+            if connection is not None:
+                connection.abort(ConnectionError("the Redis client is closed"))
+        self._slots = [None] * len(self._slots)
+        # Let the transports run their close callbacks before the loop may end.
+        await asyncio.sleep(0)

@@ -1,0 +1,121 @@
+"""Looked-up member roles, kept per app, member and kind for ``role_cache_seconds``.
+
+The memory cache serves one process; the Redis cache is shared by every process (keys
+``lgw:{app}:roles_<kind>:<member>``, each with the cache's TTL). ``now`` is passed in.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Mapping
+from typing import Protocol, TypeVar
+
+import redis.asyncio
+from redis.exceptions import RedisError
+
+from gateway.errors import StoreError
+from gateway.quota.keys import bucket_key
+from gateway.quota.redis_store import RedisStore
+
+Roles = dict[str, frozenset[str]]
+T = TypeVar("T")
+
+
+class RoleCache(Protocol):
+    async def get(self, app: str, member: str, kind: str, now: float) -> Roles | None: ...
+
+    async def put(
+        self,
+        app: str,
+        member: str,
+        kind: str,
+        roles: Mapping[str, set[str]],
+        ttl: float,
+        now: float,
+    ) -> None: ...
+
+
+def cache_key(app: str, member: str, kind: str) -> str:
+    return bucket_key(app, f"roles_{kind}", member)
+
+
+def _encode(roles: Mapping[str, set[str]]) -> str:
+    return json.dumps({entity: sorted(held) for entity, held in sorted(roles.items())})
+
+
+def _decode(raw: str | bytes) -> Roles | None:
+    try:
+        document = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(document, dict):
+        return None
+    return {
+        str(entity): frozenset(r for r in held if isinstance(r, str))
+        for entity, held in document.items()
+        if isinstance(held, list)
+    }
+
+
+class MemoryRoleCache:
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, str]] = {}
+
+    async def get(self, app: str, member: str, kind: str, now: float) -> Roles | None:
+        key = cache_key(app, member, kind)
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= now:
+            del self._entries[key]
+            return None
+        return _decode(entry[1])
+
+    async def put(
+        self,
+        app: str,
+        member: str,
+        kind: str,
+        roles: Mapping[str, set[str]],
+        ttl: float,
+        now: float,
+    ) -> None:
+        # Expired entries go when a put finds them: memory follows the live members.
+        for key in [k for k, (deadline, _) in self._entries.items() if deadline <= now]:
+            del self._entries[key]
+        self._entries[cache_key(app, member, kind)] = (now + ttl, _encode(roles))
+
+
+class RedisRoleCache:
+    def __init__(self, client: redis.asyncio.Redis) -> None:
+        self._client = client
+
+    async def get(self, app: str, member: str, kind: str, now: float) -> Roles | None:
+        raw = await _redis(self._client.get(cache_key(app, member, kind)))
+        return _decode(raw) if isinstance(raw, str | bytes) else None
+
+    async def put(
+        self,
+        app: str,
+        member: str,
+        kind: str,
+        roles: Mapping[str, set[str]],
+        ttl: float,
+        now: float,
+    ) -> None:
+        millis = max(int(ttl * 1000), 1)
+        await _redis(self._client.set(cache_key(app, member, kind), _encode(roles), px=millis))
+
+
+async def _redis(call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except RedisError as exc:
+        raise StoreError(f"role cache: {type(exc).__name__}") from None
+
+
+def role_cache_for(store: object) -> RoleCache:
+    """The cache sharing the quota store's backend: Redis when it is Redis, else memory."""
+    if isinstance(store, RedisStore):
+        return RedisRoleCache(store.client)
+    return MemoryRoleCache()

@@ -1,0 +1,209 @@
+"""Role enforcement on the request path, for apps with ``enforce_roles: true``.
+
+After the decision admits a call whose route rule names roles, the member's roles of that
+kind come from the cache or, on a miss, from LinkedIn (``lookup``). Each look-up page is an
+API call LinkedIn counts, so the gateway counts it too: it is charged to the app and member
+buckets of the look-up route, atomically like any call; a refused charge answers the
+original call with the 429, and a page that never reached LinkedIn is refunded. The
+original call is charged as usual afterwards. Store failures follow ``on_store_error``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from gateway.catalog.model import RouteMatch
+from gateway.catalog.routes import match_route
+from gateway.errors import Refusal, StoreError
+from gateway.policy import call_name
+from gateway.policy_quota import quota_buckets, quota_refusal, store_unavailable_refusal
+from gateway.quota.model import BucketSpec, QuotaOutcome
+from gateway.request_facts import RequestFacts
+from gateway.restli_methods import RestliMethod
+from gateway.roles.lookup import MAX_PAGES, LookupFailed, RoleLookup, finder_of
+from gateway.roles.rules import (
+    Named,
+    entities_named,
+    json_body,
+    role_kind,
+    role_refusal,
+    roles_from_elements,
+)
+from gateway.runtime import RUNTIME, Runtime
+from gateway.settings.model import AppConfig, OnStoreError
+from gateway.tokens.model import TokenInfo
+
+log = logging.getLogger("gateway.roles")
+
+LOOKUPS_METRIC = "gateway_role_lookups_total"
+
+
+@dataclass(frozen=True)
+class RoleCheck:
+    """What the request path hands over: the admitted call and how to look roles up."""
+
+    app: AppConfig
+    token: TokenInfo
+    facts: RequestFacts
+    match: RouteMatch
+    body: bytes | None
+    authorization: str
+
+
+def wants_body(app: AppConfig, method: str) -> bool:
+    """True when role enforcement needs the request body (entities named in JSON)."""
+    return app.enforce_roles and method in ("POST", "PUT")
+
+
+async def check_roles(runtime: Runtime, check: RoleCheck, now: float) -> Refusal | None:
+    """A refusal when the member lacks the route's roles (or a look-up failed), else None."""
+    rule = check.match.rule
+    if not check.app.enforce_roles or not rule.roles:
+        return None
+    kind = role_kind(rule.roles, runtime.settings.catalog)
+    if kind is None:
+        return None
+    named: Named = entities_named(check.facts, check.match, json_body(check.body), kind)
+    if named.as_member and not named.entities:
+        return None
+    member = check.token.member or f"token-sha256-{check.token.digest}"
+    held = await _cached(runtime, check, member, kind, now)
+    if held is None:
+        looked_up = await _look_up(runtime, check, kind, now)
+        if isinstance(looked_up, Refusal):
+            return looked_up
+        held = {entity: frozenset(roles) for entity, roles in looked_up.items()}
+        try:
+            await runtime.role_cache.put(
+                check.app.name, member, kind, looked_up, runtime.settings.role_cache_seconds, now
+            )
+        except StoreError as exc:
+            log.warning("role cache write failed: %s", exc)
+    call = call_name(check.match.route.resource, check.facts)
+    refused = role_refusal(kind, rule.roles, named, held, member, call)
+    if refused is not None:
+        log.info("app=%s member=%s refused %s: %s", check.app.name, member, call, refused.message)
+    return refused
+
+
+async def _cached(
+    runtime: Runtime, check: RoleCheck, member: str, kind: str, now: float
+) -> dict[str, frozenset[str]] | None:
+    try:
+        return await runtime.role_cache.get(check.app.name, member, kind, now)
+    except StoreError as exc:
+        log.warning("role cache read failed, looking up: %s", exc)
+        return None
+
+
+def _lookup_products(runtime: Runtime, check: RoleCheck, kind: str) -> tuple[str, ...]:
+    catalog = runtime.settings.catalog
+    resource, _ = finder_of(check.facts.api, kind)
+    api = "v2" if check.facts.api == "v2" else "rest"
+    match = match_route(catalog, api, (resource,), RestliMethod.FINDER)
+    held = tuple(p for p in (match.products if match else ()) if p in check.app.products)
+    return held or tuple(check.app.products)
+
+
+async def _look_up(
+    runtime: Runtime, check: RoleCheck, kind: str, now: float
+) -> dict[str, set[str]] | Refusal:
+    lookup = runtime.role_lookup
+    if lookup is None:
+        return _failed(502, "role look-ups are not available")
+    buckets = quota_buckets(
+        check.app,
+        check.token.member,
+        runtime.settings.catalog,
+        _lookup_products(runtime, check, kind),
+    )
+    roles: dict[str, set[str]] = {}
+    start = 0
+    for _ in range(MAX_PAGES):
+        charged = await _charge(runtime, check.app.name, buckets, now)
+        if isinstance(charged, Refusal):
+            return charged
+        try:
+            page = await lookup.page(
+                check.facts.api, kind, check.authorization, check.facts.version, start
+            )
+        except LookupFailed as exc:
+            runtime.metrics.inc(LOOKUPS_METRIC, app=check.app.name, outcome="failed")
+            if not exc.sent and charged is not None and charged.ticket is not None:
+                await _refund(runtime, charged, now)
+            log.warning("role look-up for app %s failed: %s", check.app.name, exc)
+            status = 403 if exc.status in (401, 403) else 502
+            return _failed(status, f"the member's roles could not be read: {exc}")
+        runtime.metrics.inc(LOOKUPS_METRIC, app=check.app.name, outcome="ok")
+        for entity, held in roles_from_elements(kind, page.elements).items():
+            roles.setdefault(entity, set()).update(held)
+        if not page.more:
+            break
+        start += len(page.elements)
+    return roles
+
+
+async def _charge(
+    runtime: Runtime, app: str, buckets: tuple[BucketSpec, ...], now: float
+) -> QuotaOutcome | Refusal | None:
+    try:
+        outcome = await runtime.store.consume(buckets, now)
+    except StoreError as exc:
+        action = runtime.settings.on_store_error.value
+        runtime.metrics.inc("gateway_store_errors_total", action=action)
+        log.warning("quota store failed on a role look-up (%s); on_store_error=%s", exc, action)
+        if runtime.settings.on_store_error is OnStoreError.OPEN:
+            return None
+        return store_unavailable_refusal()
+    if not outcome.admitted:
+        return quota_refusal(outcome, now)
+    runtime.metrics.inc("gateway_quota_consumed_total", app=app)
+    return outcome
+
+
+async def _refund(runtime: Runtime, outcome: QuotaOutcome, now: float) -> None:
+    assert outcome.ticket is not None
+    try:
+        await runtime.store.refund(outcome.ticket, now)
+    except StoreError as exc:
+        log.warning("refund of a role look-up failed: %s", exc)
+        return
+    runtime.metrics.inc("gateway_quota_refunded_total")
+
+
+def _failed(status: int, message: str) -> Refusal:
+    return Refusal(
+        status=status,
+        reason="role_lookup_failed",
+        code="ACCESS_DENIED" if status == 403 else "BAD_GATEWAY",
+        message=message,
+        service_error_code=100 if status == 403 else None,
+    )
+
+
+def role_lookup_context(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: a look-up client to the gateway's upstream while the application runs."""
+
+    async def context() -> AsyncIterator[None]:
+        runtime = app[RUNTIME]
+        if not any(a.enforce_roles for a in runtime.settings.apps.values()):
+            yield
+            return
+        lookup = RoleLookup(
+            runtime.upstream.base_url,
+            connect_timeout=runtime.settings.upstream_connect_timeout,
+            timeout=runtime.settings.upstream_timeout,
+        )
+        await lookup.start()
+        runtime.role_lookup = lookup
+        try:
+            yield
+        finally:
+            runtime.role_lookup = None
+            await lookup.close()
+
+    return context()

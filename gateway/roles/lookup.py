@@ -1,0 +1,107 @@
+"""Ask LinkedIn which roles the caller's member holds, with the caller's own token.
+
+``GET /rest/organizationAcls?q=roleAssignee&state=APPROVED`` and
+``GET /rest/adAccountUsers?q=authenticatedUser`` (linkedin-facts §7), on the caller's API:
+a ``/rest/`` call's look-up carries its ``LinkedIn-Version``; a ``/v2/`` call uses the
+unversioned ``/v2/organizationAcls`` and ``/v2/adAccountUsersV2``. Pages of
+``PAGE_SIZE`` are read up to ``MAX_PAGES``; each page is one API call.
+
+aiohttp's exceptions are translated here into ``LookupFailed`` with ``sent`` telling
+whether the call may have reached LinkedIn (and so counted there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from yarl import URL
+
+from gateway.roles.rules import AD_ACCOUNT, ORGANIZATION
+
+PAGE_SIZE = 100
+MAX_PAGES = 5
+
+FINDERS: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
+    ("rest", ORGANIZATION): ("organizationAcls", {"q": "roleAssignee", "state": "APPROVED"}),
+    ("rest", AD_ACCOUNT): ("adAccountUsers", {"q": "authenticatedUser"}),
+    ("v2", ORGANIZATION): ("organizationAcls", {"q": "roleAssignee", "state": "APPROVED"}),
+    ("v2", AD_ACCOUNT): ("adAccountUsersV2", {"q": "authenticatedUser"}),
+}
+
+
+class LookupFailed(Exception):
+    """A role look-up got no usable answer. ``status`` is LinkedIn's, when it answered."""
+
+    def __init__(self, message: str, *, sent: bool, status: int | None = None) -> None:
+        super().__init__(message)
+        self.sent = sent
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Page:
+    elements: list[Any]
+    more: bool
+
+
+def finder_of(api: str, kind: str) -> tuple[str, dict[str, str]]:
+    """The look-up resource and its query for a caller on ``api``."""
+    return FINDERS[("v2" if api == "v2" else "rest", kind)]
+
+
+class RoleLookup:
+    """One ClientSession for look-ups, to the same upstream the gateway forwards to."""
+
+    def __init__(self, base_url: str, *, connect_timeout: float, timeout: float) -> None:
+        self._base = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession(timeout=self._timeout)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def page(
+        self, api: str, kind: str, authorization: str, version: str | None, start: int
+    ) -> Page:
+        """One page of the member's role assignments of ``kind``."""
+        assert self._session is not None, "RoleLookup.start() was not awaited"
+        resource, query = finder_of(api, kind)
+        prefix = "v2" if api == "v2" else "rest"
+        params = urlencode({**query, "start": str(start), "count": str(PAGE_SIZE)})
+        url = URL(f"{self._base}/{prefix}/{resource}?{params}", encoded=True)
+        headers = {
+            "Authorization": authorization,
+            "X-Restli-Protocol-Version": "2.0.0",
+            "X-RestLi-Method": "FINDER",
+        }
+        if prefix == "rest" and version:
+            headers["LinkedIn-Version"] = version
+        try:
+            async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
+                if resp.status != 200:
+                    raise LookupFailed(
+                        f"{resource} answered {resp.status}", sent=True, status=resp.status
+                    )
+                document = await resp.json(content_type=None)
+        except aiohttp.ClientConnectorError:
+            raise LookupFailed(f"{resource}: upstream refused the connection", sent=False) from None
+        except aiohttp.ConnectionTimeoutError:
+            raise LookupFailed(f"{resource}: upstream connect timeout", sent=False) from None
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise LookupFailed(f"{resource}: {type(exc).__name__}", sent=True) from None
+        elements = document.get("elements") if isinstance(document, dict) else None
+        if not isinstance(elements, list):
+            raise LookupFailed(f"{resource} answered without elements", sent=True)
+        paging = document.get("paging") if isinstance(document, dict) else None
+        total = paging.get("total") if isinstance(paging, dict) else None
+        more = len(elements) >= PAGE_SIZE and (
+            not isinstance(total, int) or start + len(elements) < total
+        )
+        return Page(elements, more)

@@ -1,0 +1,285 @@
+"""The token cache: what introspection and the gateway's own flow learned about a token.
+
+Two layers. A small bounded in-process layer answers most requests without a round trip;
+behind it the shared space (Redis on a Redis store, so replicas share answers) keeps
+
+* ``lgw:tok:{<sha256>}`` — the token's app, scopes, expiry and origin, until
+  min(expiry, ``cache_seconds``) so a revocation is seen within that time;
+* ``lgw:tok:{<sha256>}:member`` — its member, for the token's whole life;
+* ``lgw:tok:{<sha256>}:refresh`` — for a refresh token: its app and member.
+
+Negative answers (inactive tokens) live only in the in-process layer, bounded in number:
+a flood of random tokens can neither grow memory without bound nor fill the shared store.
+Keys hold SHA-256 digests, never a token; the hash tag keeps a token's keys in one slot.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from typing import Generic, Literal, Protocol, TypeVar
+
+from gateway.errors import StoreError
+from gateway.metrics import Metrics
+from gateway.settings.model import OAuthSettings
+from gateway.tokens.kv import SharedKV
+from gateway.tokens.model import TokenInfo
+
+log = logging.getLogger("gateway.tokens")
+
+V = TypeVar("V")
+Origin = Literal["introspection", "flow"]
+NegativeStatus = Literal["invalid", "revoked", "expired"]
+PREFIX = "lgw:tok:"
+
+
+def validity_key(digest: str) -> str:
+    return f"{PREFIX}{{{digest}}}"
+
+
+def member_key(digest: str) -> str:
+    return f"{PREFIX}{{{digest}}}:member"
+
+
+def refresh_key(digest: str) -> str:
+    return f"{PREFIX}{{{digest}}}:refresh"
+
+
+class BoundedTTLCache(Generic[V]):
+    """An LRU map whose entries also expire. Pure: ``now`` is always a parameter."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._entries: OrderedDict[str, tuple[V, float]] = OrderedDict()
+        self._max = max_entries
+
+    def get(self, key: str, now: float) -> V | None:
+        """The live value at ``key``, marking it recently used; None when absent or expired."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[1] <= now:
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry[0]
+
+    def put(self, key: str, value: V, until: float) -> None:
+        """Keep ``value`` until ``until``; the least recently used entry goes when full."""
+        self._entries.pop(key, None)
+        self._entries[key] = (value, until)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+    def delete(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+@dataclass(frozen=True)
+class Cached:
+    info: TokenInfo
+    origin: Origin
+
+
+@dataclass(frozen=True)
+class Negative:
+    status: NegativeStatus
+    expires_at: float | None = None
+
+
+def encode_validity(cached: Cached, until: float) -> str:
+    """The shared record of a token's validity (no member, no token), kept until ``until``."""
+    info = cached.info
+    return json.dumps(
+        {
+            "app": info.app,
+            "scopes": sorted(info.scopes),
+            "expires_at": info.expires_at,
+            "origin": cached.origin,
+            "until": until,
+        },
+        separators=(",", ":"),
+    )
+
+
+def decode_validity(digest: str, raw: str, member: str | None) -> tuple[Cached, float] | None:
+    """A shared record back into a Cached and its end; None when it is not one of ours."""
+    try:
+        data = json.loads(raw)
+        app, scopes, expires, origin, until = (
+            data["app"],
+            data["scopes"],
+            data["expires_at"],
+            data["origin"],
+            data["until"],
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(until, int | float) or isinstance(until, bool):
+        return None
+    if (
+        not isinstance(app, str)
+        or not isinstance(scopes, list)
+        or origin not in ("introspection", "flow")
+    ):
+        return None
+    if expires is not None and not isinstance(expires, int | float):
+        return None
+    info = TokenInfo(digest, app, member, frozenset(str(s) for s in scopes), expires)
+    return Cached(info, origin), float(until)
+
+
+class EvictionBroadcast(Protocol):
+    async def publish(self, digest: str) -> None: ...
+
+
+class TokenCache:
+    def __init__(
+        self,
+        kv: SharedKV,
+        options: OAuthSettings,
+        metrics: Metrics,
+        broadcast: EvictionBroadcast | None = None,
+    ) -> None:
+        self._kv = kv
+        self._options = options
+        self._metrics = metrics
+        self._broadcast = broadcast
+        self._local: BoundedTTLCache[Cached] = BoundedTTLCache(options.local_cache_entries)
+        self._negative: BoundedTTLCache[Negative] = BoundedTTLCache(options.negative_cache_entries)
+
+    @property
+    def negative_entries(self) -> int:
+        return len(self._negative)
+
+    async def lookup(self, digest: str, now: float) -> Cached | Negative | None:
+        """What is known of the token: a live positive or negative answer, else None."""
+        negative = self._negative.get(digest, now)
+        if negative is not None:
+            self._count("negative_hit")
+            return negative
+        local = self._local.get(digest, now)
+        if local is not None:
+            self._count("local_hit")
+            return local
+        try:
+            raw, member = await self._kv.get_many([validity_key(digest), member_key(digest)], now)
+        except StoreError as exc:
+            self._store_failed("lookup", exc)
+            raw, member = None, None
+        found = decode_validity(digest, raw, member) if raw is not None else None
+        if found is None:
+            self._count("miss")
+            return None
+        cached, until = found
+        self._count("shared_hit")
+        # The local copy never outlives the shared record: revocations stay bounded.
+        self._local.put(digest, cached, min(until, self._local_until(cached, now)))
+        return cached
+
+    async def known_member(self, digest: str, now: float) -> str | None:
+        """The member recorded for the token (it outlives the validity record)."""
+        try:
+            (member,) = await self._kv.get_many([member_key(digest)], now)
+        except StoreError as exc:
+            self._store_failed("lookup", exc)
+            return None
+        return member
+
+    def remember_negative(self, digest: str, negative: Negative, now: float) -> None:
+        self._negative.put(digest, negative, now + self._options.negative_cache_seconds)
+
+    async def store(self, cached: Cached, now: float) -> None:
+        """Record a token's validity (and its member, when known) in both layers."""
+        info = cached.info
+        ttl = self._options.cache_seconds
+        if info.expires_at is not None:
+            ttl = min(ttl, info.expires_at - now)
+        if ttl <= 0:
+            return
+        self._negative.delete(info.digest)
+        self._local.put(info.digest, cached, self._local_until(cached, now))
+        record = encode_validity(cached, now + ttl)
+        try:
+            await self._kv.put(validity_key(info.digest), record, ttl, now)
+        except StoreError as exc:
+            self._store_failed("store", exc)
+        if info.member is not None:
+            await self.store_member(info, info.member, now)
+
+    async def store_member(self, info: TokenInfo, member: str, now: float) -> None:
+        """Record the token's member for the rest of the token's life."""
+        local = self._local.get(info.digest, now)
+        if local is not None:
+            updated = replace(local, info=replace(local.info, member=member))
+            self._local.put(info.digest, updated, self._local_until(updated, now))
+        life = info.expires_at - now if info.expires_at is not None else self._options.cache_seconds
+        if life <= 0:
+            return
+        try:
+            await self._kv.put(member_key(info.digest), member, life, now)
+        except StoreError as exc:
+            self._store_failed("store", exc)
+
+    async def evict(self, digest: str) -> None:
+        """Forget everything about the token, in this process and in the shared space."""
+        self._local.delete(digest)
+        self._negative.delete(digest)
+        try:
+            await self._kv.delete([validity_key(digest), member_key(digest)])
+            if self._broadcast is not None:
+                await self._broadcast.publish(digest)
+        except StoreError as exc:
+            self._store_failed("evict", exc)
+        self._metrics.inc("gateway_token_evictions_total", source="answer")
+
+    def forget_local(self, digest: str) -> None:
+        """Another replica evicted the token: drop this process's copy."""
+        self._local.delete(digest)
+        self._metrics.inc("gateway_token_evictions_total", source="replica")
+
+    async def store_refresh(
+        self, refresh_digest: str, app: str, member: str | None, ttl: float, now: float
+    ) -> None:
+        if ttl <= 0:
+            return
+        record = json.dumps({"app": app, "member": member}, separators=(",", ":"))
+        try:
+            await self._kv.put(refresh_key(refresh_digest), record, ttl, now)
+        except StoreError as exc:
+            self._store_failed("store", exc)
+
+    async def refresh_owner(self, refresh_digest: str, now: float) -> tuple[str, str | None] | None:
+        """The app and member a refresh token was issued through the gateway for."""
+        try:
+            (raw,) = await self._kv.get_many([refresh_key(refresh_digest)], now)
+        except StoreError as exc:
+            self._store_failed("lookup", exc)
+            return None
+        if raw is None:
+            return None
+        try:
+            data = json.loads(raw)
+            app, member = data["app"], data["member"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        if not isinstance(app, str) or not (member is None or isinstance(member, str)):
+            return None
+        return app, member
+
+    def _local_until(self, cached: Cached, now: float) -> float:
+        options = self._options
+        until = now + min(options.local_cache_seconds, options.cache_seconds)
+        expires = cached.info.expires_at
+        return min(until, expires) if expires is not None else until
+
+    def _count(self, result: str) -> None:
+        self._metrics.inc("gateway_token_cache_total", result=result)
+
+    def _store_failed(self, operation: str, exc: StoreError) -> None:
+        log.warning("token cache %s failed: %s", operation, exc)
+        self._metrics.inc("gateway_token_store_errors_total", operation=operation)

@@ -1,0 +1,121 @@
+"""The shared key-value space the token cache and the OAuth state live in.
+
+On Redis (the quota store's client) every replica sees the same entries; every key gets a
+TTL. On ``memory://`` it is a bounded dict in this process. Redis failures become
+``StoreError`` here, at the edge. Keys never hold a token: callers pass SHA-256 digests.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Awaitable, Sequence
+from typing import Protocol, TypeVar
+
+import redis.asyncio
+from redis.exceptions import RedisError
+
+from gateway.errors import StoreError
+
+T = TypeVar("T")
+
+# What ``claim`` leaves behind: the key was there and has been used.
+USED = "\x00used"
+
+
+class SharedKV(Protocol):
+    async def get_many(self, keys: Sequence[str], now: float) -> list[str | None]:
+        """The values of ``keys`` (None where missing or expired), in one round trip."""
+        ...
+
+    async def put(self, key: str, value: str, ttl: float, now: float) -> None:
+        """Store ``value`` for ``ttl`` seconds (at least one millisecond)."""
+        ...
+
+    async def delete(self, keys: Sequence[str]) -> None: ...
+
+    async def claim(self, key: str, now: float) -> str | None:
+        """Single use: the value, replaced by USED for the rest of its TTL; USED when it was
+        already claimed; None when it never existed or expired."""
+        ...
+
+
+def ttl_ms(ttl: float) -> int:
+    return max(1, int(ttl * 1000))
+
+
+class MemoryKV:
+    """One process's shared space: entries expire; at most ``max_entries``, oldest dropped."""
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self._entries: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._max = max_entries
+
+    async def get_many(self, keys: Sequence[str], now: float) -> list[str | None]:
+        return [self._get(key, now) for key in keys]
+
+    async def put(self, key: str, value: str, ttl: float, now: float) -> None:
+        self._entries.pop(key, None)
+        self._entries[key] = (value, now + ttl_ms(ttl) / 1000)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+    async def delete(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self._entries.pop(key, None)
+
+    async def claim(self, key: str, now: float) -> str | None:
+        value = self._get(key, now)
+        if value is not None:
+            self._entries[key] = (USED, self._entries[key][1])
+        return value
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _get(self, key: str, now: float) -> str | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[1] <= now:
+            del self._entries[key]
+            return None
+        return entry[0]
+
+
+class RedisKV:
+    """The same space in Redis: ``SET PX``, ``MGET``, ``DEL``; claim is ``SET XX GET KEEPTTL``."""
+
+    def __init__(self, client: redis.asyncio.Redis) -> None:
+        self._client = client
+
+    async def get_many(self, keys: Sequence[str], now: float) -> list[str | None]:
+        values = await self._call("get", self._client.mget(list(keys)))
+        return [_text(v) for v in values]
+
+    async def put(self, key: str, value: str, ttl: float, now: float) -> None:
+        await self._call("put", self._client.set(key, value, px=ttl_ms(ttl)))
+
+    async def delete(self, keys: Sequence[str]) -> None:
+        if keys:
+            await self._call("delete", self._client.delete(*keys))
+
+    async def claim(self, key: str, now: float) -> str | None:
+        # One atomic step: two callbacks racing on one state cannot both see its value.
+        old = await self._call(
+            "claim", self._client.set(key, USED, xx=True, get=True, keepttl=True)
+        )
+        return _text(old)
+
+    async def _call(self, operation: str, call: Awaitable[T]) -> T:
+        try:
+            return await call
+        except (RedisError, OSError) as exc:
+            raise StoreError(f"token store {operation} failed: {type(exc).__name__}") from exc
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value.decode()
+    return str(value)

@@ -1,0 +1,200 @@
+"""Learn the member behind an introspected token: introspection names none.
+
+In order: (1) the gateway's own flow recorded it from the id_token's ``sub``; (2) the token
+holds ``openid``: ``GET /v2/userinfo`` (``sub``); (3) it holds ``r_basicprofile`` or
+``r_liteprofile``: ``GET /v2/me`` (``id``); (4) the app trusts a sidecar's
+``X-Gateway-Member`` header. (1)-(3) are cached for the token's life and looked up once
+at a time per token; (2) and (3) are LinkedIn calls, charged to the app's and the
+member's quota like any other call. (4) holds for the request that carries it only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from multidict import CIMultiDict
+
+from gateway.catalog.routes import match_route
+from gateway.errors import GatewayError, StoreError, UpstreamError
+from gateway.metrics import Metrics
+from gateway.policy import Admit, decide
+from gateway.policy_auth import check_token
+from gateway.proxy import Upstream
+from gateway.quota.store import QuotaStore
+from gateway.restli import classify
+from gateway.settings.model import AppConfig, Settings
+from gateway.tokens.cache import TokenCache
+from gateway.tokens.chain import Resolved, dead_token_code
+from gateway.tokens.model import TokenInfo
+from gateway.tokens.refusals import (
+    REVOKED_TOKEN_CODE,
+    member_lookup_unavailable,
+    member_unknown,
+    revoked_token,
+)
+from gateway.tokens.singleflight import SingleFlight
+
+log = logging.getLogger("gateway.tokens")
+
+MEMBER_HEADER = "X-Gateway-Member"
+PERSON_URN = re.compile(r"^urn:li:person:[A-Za-z0-9_-]{1,100}$")
+_MEMBER_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+PROFILE_SCOPES = ("r_basicprofile", "r_liteprofile")
+
+
+@dataclass(frozen=True)
+class Way:
+    """One lookup: the path, the scopes that allow it, the field holding the member id."""
+
+    name: str
+    path: str
+    scopes: tuple[str, ...]
+    field: str
+
+
+USERINFO = Way("userinfo", "/v2/userinfo", ("openid",), "sub")
+ME = Way("me", "/v2/me", PROFILE_SCOPES, "id")
+
+
+@dataclass(frozen=True)
+class Learned:
+    member: str | None
+    tried: tuple[str, ...]
+    # A lookup failed in a way that may pass (upstream down, 5xx, 429).
+    transient: bool = False
+
+
+def member_from_answer(way: Way, status: int, body: bytes) -> str | None:
+    """The person URN in a 200 userinfo/me answer, or None."""
+    if status != 200:
+        return None
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    value = data.get(way.field) if isinstance(data, dict) else None
+    if not isinstance(value, str) or not _MEMBER_ID.match(value):
+        return None
+    return f"urn:li:person:{value}"
+
+
+def header_member(app: AppConfig, headers: Mapping[str, str]) -> tuple[str | None, str]:
+    """The member a trusted sidecar names, and what was found when there is none."""
+    if not app.trusted_member_header:
+        return None, f"app {app.name} does not trust the {MEMBER_HEADER} header"
+    value = headers.get(MEMBER_HEADER)
+    if value is None:
+        return None, f"no {MEMBER_HEADER} header was sent"
+    if not PERSON_URN.match(value):
+        return None, f"{MEMBER_HEADER} is not a person URN (urn:li:person:...)"
+    return value, ""
+
+
+class MemberResolver:
+    def __init__(
+        self,
+        settings: Settings,
+        cache: TokenCache,
+        upstream: Upstream,
+        store: QuotaStore,
+        metrics: Metrics,
+    ) -> None:
+        self._settings = settings
+        self._cache = cache
+        self._upstream = upstream
+        self._store = store
+        self._metrics = metrics
+        self._flights: SingleFlight[Learned] = SingleFlight()
+
+    async def resolve(
+        self,
+        resolved: Resolved,
+        token: str,
+        headers: Mapping[str, str],
+        app: AppConfig,
+        now: float,
+    ) -> TokenInfo:
+        """The token's facts with its member. Static tokens keep theirs (or none: then
+        only the app bucket applies). Raises GatewayError: 401 member_unknown, 503
+        member_lookup_unavailable, 401 revoked_token/expired_token seen by a lookup."""
+        info = resolved.info
+        if info.member is not None or resolved.origin == "static":
+            return info
+        learned = await self._flights.run(info.digest, lambda: self._learn(info, token, app, now))
+        if learned.member is not None:
+            return replace(info, member=learned.member)
+        member, why = header_member(app, headers)
+        if member is not None:
+            self._count("header", "ok")
+            return replace(info, member=member)
+        tried = (*learned.tried, why)
+        if learned.transient:
+            raise GatewayError(member_lookup_unavailable(app.name, tried))
+        raise GatewayError(member_unknown(app.name, tried))
+
+    async def _learn(self, info: TokenInfo, token: str, app: AppConfig, now: float) -> Learned:
+        tried = ["the token was not issued through the gateway's /oauth flow"]
+        transient = False
+        for way in (USERINFO, ME):
+            if not set(way.scopes) & info.scopes:
+                tried.append(
+                    f"it holds no {' or '.join(way.scopes)} scope, so GET {way.path} was not tried"
+                )
+                continue
+            try:
+                status, body = await self._upstream.call(
+                    "GET", way.path, {"Authorization": f"Bearer {token}"}
+                )
+            except UpstreamError as exc:
+                self._count(way.name, "error")
+                tried.append(f"GET {way.path} failed: {exc.reason}")
+                transient = True
+                continue
+            member = member_from_answer(way, status, body)
+            if member is None:
+                await self._refuse_dead(info, status, body)
+                self._count(way.name, "failed")
+                tried.append(f"GET {way.path} answered {status} without a member id")
+                transient = transient or status == 429 or status >= 500
+                continue
+            self._count(way.name, "ok")
+            learned = replace(info, member=member)
+            await self._cache.store_member(info, member, now)
+            await self._charge(app, learned, way, now)
+            return Learned(member, tuple(tried))
+        return Learned(None, tuple(tried), transient)
+
+    async def _refuse_dead(self, info: TokenInfo, status: int, body: bytes) -> None:
+        code = dead_token_code(body) if status == 401 else None
+        if code is None:
+            return
+        await self._cache.evict(info.digest)
+        if code == REVOKED_TOKEN_CODE:
+            raise GatewayError(revoked_token())
+        refusal = check_token(replace(info, expires_at=0.0), 0.0)
+        assert refusal is not None
+        raise GatewayError(refusal)
+
+    async def _charge(self, app: AppConfig, info: TokenInfo, way: Way, now: float) -> None:
+        """Count the lookup against the app's and the member's quota, as LinkedIn does."""
+        settings = self._settings
+        facts = classify("GET", way.path, CIMultiDict(), None)
+        match = match_route(settings.catalog, facts.api, facts.segments, facts.restli_method)
+        decision = decide(facts, match, info, app, settings.catalog, settings.unmatched_routes)
+        if not isinstance(decision, Admit):
+            return
+        try:
+            outcome = await self._store.consume(decision.buckets, now)
+        except StoreError as exc:
+            log.warning("member lookup not counted: %s", exc)
+            self._metrics.inc("gateway_token_store_errors_total", operation="charge")
+            return
+        if outcome.admitted:
+            self._metrics.inc("gateway_quota_consumed_total", app=app.name)
+
+    def _count(self, way: str, result: str) -> None:
+        self._metrics.inc("gateway_member_lookups_total", way=way, result=result)

@@ -1,0 +1,67 @@
+"""The refusals of token recognition beyond the static source. Pure.
+
+LinkedIn's codes (API guide, "Error handling"; observed 401 payloads): 65601
+REVOKED_ACCESS_TOKEN. Every 401 carries a ``WWW-Authenticate: Bearer`` challenge
+(RFC 6750 §3). No message holds the token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gateway.errors import Refusal
+from gateway.policy_auth import REALM
+
+REVOKED_TOKEN_CODE = 65601
+
+
+def _challenge(description: str) -> dict[str, str]:
+    return {
+        "WWW-Authenticate": (
+            f'Bearer realm="{REALM}", error="invalid_token", error_description="{description}"'
+        )
+    }
+
+
+def revoked_token() -> Refusal:
+    return Refusal(
+        status=401,
+        reason="revoked_token",
+        code="REVOKED_ACCESS_TOKEN",
+        message="The token used in the request has been revoked by the user",
+        service_error_code=REVOKED_TOKEN_CODE,
+        headers=_challenge("The access token was revoked"),
+    )
+
+
+def introspection_unavailable(retry_after: int = 5) -> Refusal:
+    return Refusal(
+        status=503,
+        reason="token_introspection_unavailable",
+        code="SERVICE_UNAVAILABLE",
+        message="The access token cannot be checked now: LinkedIn's token introspection "
+        "did not answer. Retry later.",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def member_unknown(app: str, tried: Sequence[str]) -> Refusal:
+    """401: none of the ways to learn the token's member worked; ``tried`` says each."""
+    return Refusal(
+        status=401,
+        reason="member_unknown",
+        code="MEMBER_UNKNOWN",
+        message=f"The member behind this token of app {app} is unknown: " + "; ".join(tried),
+        headers=_challenge("The member behind the access token is unknown"),
+    )
+
+
+def member_lookup_unavailable(app: str, tried: Sequence[str], retry_after: int = 5) -> Refusal:
+    return Refusal(
+        status=503,
+        reason="member_lookup_unavailable",
+        code="SERVICE_UNAVAILABLE",
+        message=f"The member behind this token of app {app} cannot be learned now: "
+        + "; ".join(tried),
+        headers={"Retry-After": str(retry_after)},
+    )

@@ -1,0 +1,179 @@
+"""Learning the member behind an introspected token, over real sockets: userinfo, /v2/me,
+the trusted sidecar header, and the refusals when no way works."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from gateway.sandbox.oauth import Issued, SandboxOAuth
+from tests.functional.oauth_support import ACLS, call, metric, sandbox_oauth, start_oauth_gateway
+
+ServerFactory = Callable[..., Awaitable[TestServer]]
+HEADER = "X-Gateway-Member"
+
+
+async def start(
+    aiohttp_server: ServerFactory, tmp_path: Path, sandbox: TestServer, **options: Any
+) -> TestServer:
+    return await start_oauth_gateway(aiohttp_server, tmp_path, str(sandbox.make_url("")), **options)
+
+
+@pytest.mark.parametrize(
+    ("scopes", "way"),
+    [
+        (("rw_organization_admin", "openid"), "userinfo"),
+        (("rw_organization_admin", "r_basicprofile"), "me"),
+        (("rw_organization_admin", "openid", "r_basicprofile"), "userinfo"),
+    ],
+)
+async def test_the_member_is_looked_up_once_and_charged_like_any_call(
+    sandbox: TestServer,
+    aiohttp_server: ServerFactory,
+    tmp_path: Path,
+    scopes: tuple[str, ...],
+    way: str,
+) -> None:
+    gw = await start(aiohttp_server, tmp_path, sandbox)
+    oauth = sandbox_oauth(sandbox)
+    token = oauth.issue("c-social", "urn:li:person:looked-up", scopes)
+    async with aiohttp.ClientSession() as session:
+        for _ in range(2):
+            status, _, headers = await call(session, gw, token, ACLS)
+            assert status == 200
+    assert oauth.calls[way] == 1 and oauth.calls["userinfo"] + oauth.calls["me"] == 1
+    # One lookup and two calls, on the member's and on the app's bucket.
+    assert '"app";r=97;' in headers["RateLimit"] and '"member";r=7;' in headers["RateLimit"]
+    assert metric(gw, "gateway_member_lookups_total", way=way, result="ok") == 1
+    assert metric(gw, "gateway_quota_consumed_total", app="social") == 3
+
+
+async def test_a_trusted_sidecar_header_names_the_member(
+    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    gw = await start(
+        aiohttp_server, tmp_path, sandbox, apps={"social": {"trusted_member_header": True}}
+    )
+    oauth = sandbox_oauth(sandbox)
+    token = oauth.issue("c-social", "urn:li:person:unused", ("rw_organization_admin",))
+    async with aiohttp.ClientSession() as session:
+        status, _, headers = await call(session, gw, token, ACLS, {HEADER: "urn:li:person:sidecar"})
+        assert status == 200 and '"member";r=9;' in headers["RateLimit"]
+        # The header holds for its own request only.
+        status, body, headers = await call(session, gw, token, ACLS)
+    assert status == 401 and headers["X-Gateway-Reason"] == "member_unknown"
+    assert f"no {HEADER} header was sent" in body["message"]
+    assert oauth.calls["userinfo"] + oauth.calls["me"] == 0
+
+
+@pytest.mark.parametrize(
+    ("trusted", "header", "explains"),
+    [
+        (False, "urn:li:person:sidecar", "does not trust the X-Gateway-Member header"),
+        (True, "urn:li:organization:1", "not a person URN"),
+    ],
+)
+async def test_no_way_to_learn_the_member_is_401_naming_each_way_tried(
+    sandbox: TestServer,
+    aiohttp_server: ServerFactory,
+    tmp_path: Path,
+    trusted: bool,
+    header: str,
+    explains: str,
+) -> None:
+    gw = await start(
+        aiohttp_server, tmp_path, sandbox, apps={"social": {"trusted_member_header": trusted}}
+    )
+    oauth = sandbox_oauth(sandbox)
+    token = oauth.issue("c-social", "urn:li:person:nobody", ("rw_organization_admin",))
+    async with aiohttp.ClientSession() as session:
+        status, body, headers = await call(session, gw, token, ACLS, {HEADER: header})
+    assert status == 401 and headers["X-Gateway-Reason"] == "member_unknown"
+    assert body["code"] == "MEMBER_UNKNOWN" and "WWW-Authenticate" in headers
+    message = body["message"]
+    for part in (
+        "not issued through the gateway's /oauth flow",
+        "no openid scope, so GET /v2/userinfo was not tried",
+        "no r_basicprofile or r_liteprofile scope, so GET /v2/me was not tried",
+        explains,
+    ):
+        assert part in message
+    assert sandbox_oauth(sandbox).calls["me"] == 0
+
+
+def after_introspection(oauth: SandboxOAuth, token: str, change: Callable[[Issued], None]) -> None:
+    """Change the sandbox's record of ``token`` once introspection has read it: what the
+    member lookup that follows sees differs from what introspection said."""
+    original = oauth.issued
+    seen = 0
+
+    def issued(asked: str) -> Issued | None:
+        nonlocal seen
+        found = original(asked)
+        if asked == token and found is not None:
+            seen += 1
+            if seen == 2:
+                change(found)
+        return found
+
+    oauth.issued = issued  # type: ignore[method-assign,assignment]
+
+
+async def test_a_lookup_linkedin_refuses_is_member_unknown(
+    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    gw = await start(aiohttp_server, tmp_path, sandbox)
+    oauth = sandbox_oauth(sandbox)
+    token = oauth.issue("c-social", "urn:li:person:x", ("rw_organization_admin", "openid"))
+
+    def drop_openid(issued: Issued) -> None:
+        issued.scopes = ("rw_organization_admin",)
+
+    after_introspection(oauth, token, drop_openid)
+    async with aiohttp.ClientSession() as session:
+        status, body, headers = await call(session, gw, token, ACLS)
+    assert status == 401 and headers["X-Gateway-Reason"] == "member_unknown"
+    assert "GET /v2/userinfo answered 403 without a member id" in body["message"]
+    assert oauth.calls["userinfo"] == 1
+
+
+async def test_an_unreachable_upstream_makes_the_lookup_unavailable_not_unknown(
+    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    # Introspection answers (the sandbox), the API host does not.
+    gw = await start_oauth_gateway(
+        aiohttp_server,
+        tmp_path,
+        "http://127.0.0.1:9",
+        oauth={"base": str(sandbox.make_url("/oauth/v2"))},
+    )
+    oauth = sandbox_oauth(sandbox)
+    token = oauth.issue("c-social", "urn:li:person:z", ("rw_organization_admin", "openid"))
+    async with aiohttp.ClientSession() as session:
+        status, body, headers = await call(session, gw, token, ACLS)
+    assert status == 503 and headers["X-Gateway-Reason"] == "member_lookup_unavailable"
+    assert "GET /v2/userinfo failed: upstream_unreachable" in body["message"]
+    assert "Retry-After" in headers
+
+
+async def test_a_lookup_that_sees_the_token_revoked_evicts_it(
+    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    gw = await start(aiohttp_server, tmp_path, sandbox)
+    oauth = sandbox_oauth(sandbox)
+    token = oauth.issue("c-social", "urn:li:person:r", ("rw_organization_admin", "openid"))
+
+    def revoke(issued: Issued) -> None:
+        issued.revoked = True
+
+    after_introspection(oauth, token, revoke)
+    async with aiohttp.ClientSession() as session:
+        status, body, headers = await call(session, gw, token, ACLS)
+    assert status == 401 and headers["X-Gateway-Reason"] == "revoked_token"
+    assert body["serviceErrorCode"] == 65601
+    assert metric(gw, "gateway_token_evictions_total", source="answer") == 1

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field, replace
 
 from aiohttp import web
 
 from gateway.adaccounts.gate import hold, settle
-from gateway.adaccounts.rules import claim_for, write_rules
+from gateway.adaccounts.rules import AdAccountClaim, claim_for, write_rules
 from gateway.catalog.routes import match_route
 from gateway.development_window import (
     ProductWindow,
@@ -26,6 +26,7 @@ from gateway.development_window import (
 from gateway.errors import BadRequest, GatewayError, Refusal, StoreError, UpstreamError
 from gateway.headers import rate_limit_headers
 from gateway.policy import (
+    Admit,
     Deny,
     bearer_token,
     check_token,
@@ -34,12 +35,16 @@ from gateway.policy import (
     store_unavailable_refusal,
 )
 from gateway.policy_quota import quota_buckets
-from gateway.quota.model import BucketSpec, BucketState, QuotaOutcome
+from gateway.quota.model import BucketSpec, QuotaOutcome
+from gateway.request_facts import RequestFacts
 from gateway.responses import refusal_response
 from gateway.restli import classify, needs_body
 from gateway.roles.enforce import RoleCheck, check_roles, wants_body
 from gateway.runtime import RUNTIME, Runtime
 from gateway.settings.model import AppConfig, OnStoreError
+from gateway.tokens.chain import Resolved
+from gateway.tokens.identity import Identity
+from gateway.tokens.model import TokenInfo
 from gateway.versions import deprecation_headers
 
 access_log = logging.getLogger("gateway.access")
@@ -78,120 +83,177 @@ async def handle(request: web.Request) -> web.StreamResponse:
 
 
 async def _serve(request: web.Request, runtime: Runtime, outcome: Outcome) -> web.StreamResponse:
+    """The straight line. Every step either returns what the next needs or raises the
+    GatewayError whose refusal answers the caller."""
     settings = runtime.settings
-    if not request.raw_path.startswith("/"):
-        raise BadRequest(
-            "only origin-form request targets are accepted: this is not an open proxy",
-            reason="absolute_target_refused",
-        )
-    token = bearer_token(request.headers.get("Authorization"))
+    _refuse_absolute_form(request)
     now = runtime.clock()
-    identity = runtime.identity
-    assert identity is not None, "build_gateway_app sets runtime.identity"
-    resolved = await identity.chain.resolve(token, now)
-    info = resolved.info if resolved is not None else None
-    refused = check_token(info, now)
-    if refused is not None:
-        outcome.reason = refused.reason
-        return refusal_response(refused)
-    assert info is not None
-    app = settings.apps.get(info.app)
-    if app is None:
-        # A token of an app this config does not know is as good as unknown.
-        unknown = check_token(None, now)
-        assert unknown is not None
-        raise GatewayError(unknown)
-    outcome.app = app.name
-    assert resolved is not None
-    info = await identity.members.resolve(resolved, token, request.headers, app, now)
-    outcome.member = info.member or "-"
-
-    body = (
-        await _read_body(request, settings.max_body_bytes)
-        if needs_body(request.method, request.headers)
-        else None
-    )
-    facts = classify(request.method, request.raw_path, request.headers, body)
-    if any(key in QUERY_CREDENTIALS for key, _ in facts.query):
-        raise BadRequest("send the access token in the Authorization header, not in the query")
-
-    windows = noticed_windows(app, settings.catalog, now)
-    outcome.headers.update(notice_headers(windows, settings.on_development_expiry))
-    outcome.headers.update(deprecation_headers(facts.api))
-    _announce_windows(runtime, app, windows, now)
+    caller = await _authenticate(request, runtime, now, outcome)
+    app, info = caller.app, caller.info
+    body, facts = await _classify(request, settings.max_body_bytes)
+    windows = _notices(runtime, app, facts, now, outcome)
 
     match = match_route(settings.catalog, facts.api, facts.segments, facts.restli_method)
     decision = decide(facts, match, info, app, settings.catalog, settings.unmatched_routes)
     if isinstance(decision, Deny):
-        outcome.reason = decision.refusal.reason
         standing = await _standing(runtime, app, info.member, now)
-        return refusal_response(decision.refusal, standing)
+        raise GatewayError(_with_headers(decision.refusal, standing))
     expired = expiry_refusal(windows, decision.products, settings.on_development_expiry, {})
     if expired is not None:
-        outcome.reason = expired.reason
-        return refusal_response(expired)
-    if decision.match is not None and app.enforce_roles:
-        if body is None and wants_body(app, request.method):
-            body = await _read_body(request, settings.max_body_bytes)
-        authorization = request.headers.get("Authorization", "")
-        check = RoleCheck(app, info, facts, decision.match, body, authorization)
-        no_role = await check_roles(runtime, check, now)
-        if no_role is not None:
-            outcome.reason = no_role.reason
-            return refusal_response(no_role)
-
-    ad_rules = write_rules(facts, decision.match, app, settings.catalog)
-    if ad_rules is not None and body is None:
-        # The body names the ad accounts: read it (bounded), then forward it as read.
-        body = await _read_body(request, settings.max_body_bytes)
-    content_type = request.headers.get("Content-Type")
-    ad_claim = claim_for(facts, decision.match, settings.catalog, ad_rules, body, content_type)
+        raise GatewayError(expired)
+    body = await _check_roles(request, runtime, caller, facts, decision, body, now)
+    body, ad_claim = await _ad_account_claim(request, runtime, app, facts, decision, body)
 
     quota = await _consume(runtime, decision.buckets, now, outcome)
-    if isinstance(quota, Refusal):
-        return refusal_response(quota)
     headers = rate_limit_headers(quota.states, now) if quota is not None else {}
-    if quota is not None and not quota.admitted:
-        refusal = quota_refusal(quota, now)
-        outcome.reason = refusal.reason
-        return refusal_response(refusal)
     held = await hold(runtime, app.name, ad_claim)
     if isinstance(held, Refusal):
-        outcome.reason = held.reason
-        if quota is not None and quota.ticket is not None:
-            await _refund(runtime, quota, now)
-            headers = rate_limit_headers(await _peek_or_keep(runtime, quota, now), now)
-        return refusal_response(held, headers)
+        headers = await _refund(runtime, quota, now, headers)
+        raise GatewayError(_with_headers(held, headers))
 
     outcome.decision = "admit"
-    if facts.api == "v2":
-        # LinkedIn is sunsetting the unversioned APIs (seed, deprecation notice).
-        runtime.metrics.inc("gateway_unversioned_calls_total", app=app.name)
-        log.info("unversioned call app=%s path=%s", app.name, _log_path(request))
+    _note_unversioned(request, runtime, app, facts)
     headers.update(outcome.headers)
     forward_body = (
         body if body is not None else await _stream_body(request, settings.max_body_bytes)
     )
     try:
         response = await runtime.upstream.forward(
-            request, forward_body, headers, identity.chain.evict_on_dead_answer(resolved)
+            request,
+            forward_body,
+            headers,
+            caller.identity.chain.evict_on_dead_answer(caller.resolved),
         )
     except UpstreamError as exc:
         await settle(runtime, held, None, {})
         outcome.decision = "upstream_error"
-        outcome.reason = exc.reason
         runtime.metrics.inc("gateway_upstream_errors_total", reason=exc.reason)
-        if not exc.sent and quota is not None and quota.ticket is not None:
-            await _refund(runtime, quota, now)
-            headers = rate_limit_headers(await _peek_or_keep(runtime, quota, now), now)
-        return refusal_response(exc.refusal(), headers)
+        if not exc.sent:
+            headers = await _refund(runtime, quota, now, headers)
+        raise GatewayError(_with_headers(exc.refusal(), headers)) from None
     await settle(runtime, held, response.status, response.headers)
     return response
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the app, the token's facts (member resolved) and how it was found."""
+
+    app: AppConfig
+    info: TokenInfo
+    resolved: Resolved
+    identity: Identity
+    authorization: str
+
+
+def _refuse_absolute_form(request: web.Request) -> None:
+    if not request.raw_path.startswith("/"):
+        raise BadRequest(
+            "only origin-form request targets are accepted: this is not an open proxy",
+            reason="absolute_target_refused",
+        )
+
+
+async def _authenticate(
+    request: web.Request, runtime: Runtime, now: float, outcome: Outcome
+) -> Caller:
+    authorization = request.headers.get("Authorization")
+    token = bearer_token(authorization)
+    identity = runtime.identity
+    assert identity is not None, "build_gateway_app sets runtime.identity"
+    resolved = await identity.chain.resolve(token, now)
+    refused = check_token(resolved.info if resolved is not None else None, now)
+    if refused is not None:
+        raise GatewayError(refused)
+    assert resolved is not None
+    app = runtime.settings.apps.get(resolved.info.app)
+    if app is None:
+        # A token of an app this config does not know is as good as unknown.
+        unknown = check_token(None, now)
+        assert unknown is not None
+        raise GatewayError(unknown)
+    outcome.app = app.name
+    info = await identity.members.resolve(resolved, token, request.headers, app, now)
+    outcome.member = info.member or "-"
+    return Caller(app, info, resolved, identity, authorization or "")
+
+
+async def _classify(request: web.Request, limit: int) -> tuple[bytes | None, RequestFacts]:
+    body = await _read_body(request, limit) if needs_body(request.method, request.headers) else None
+    facts = classify(request.method, request.raw_path, request.headers, body)
+    if any(key in QUERY_CREDENTIALS for key, _ in facts.query):
+        raise BadRequest("send the access token in the Authorization header, not in the query")
+    return body, facts
+
+
+def _notices(
+    runtime: Runtime, app: AppConfig, facts: RequestFacts, now: float, outcome: Outcome
+) -> tuple[ProductWindow, ...]:
+    windows = noticed_windows(app, runtime.settings.catalog, now)
+    outcome.headers.update(notice_headers(windows, runtime.settings.on_development_expiry))
+    outcome.headers.update(deprecation_headers(facts.api))
+    _announce_windows(runtime, app, windows, now)
+    return windows
+
+
+async def _check_roles(
+    request: web.Request,
+    runtime: Runtime,
+    caller: Caller,
+    facts: RequestFacts,
+    decision: Admit,
+    body: bytes | None,
+    now: float,
+) -> bytes | None:
+    app = caller.app
+    if decision.match is None or not app.enforce_roles:
+        return body
+    if body is None and wants_body(app, request.method):
+        body = await _read_body(request, runtime.settings.max_body_bytes)
+    check = RoleCheck(app, caller.info, facts, decision.match, body, caller.authorization)
+    refusal = await check_roles(runtime, check, now)
+    if refusal is not None:
+        raise GatewayError(refusal)
+    return body
+
+
+async def _ad_account_claim(
+    request: web.Request,
+    runtime: Runtime,
+    app: AppConfig,
+    facts: RequestFacts,
+    decision: Admit,
+    body: bytes | None,
+) -> tuple[bytes | None, AdAccountClaim | None]:
+    catalog = runtime.settings.catalog
+    rules = write_rules(facts, decision.match, app, catalog)
+    if rules is not None and body is None:
+        # The body names the ad accounts: read it (bounded), then forward it as read.
+        body = await _read_body(request, runtime.settings.max_body_bytes)
+    content_type = request.headers.get("Content-Type")
+    return body, claim_for(facts, decision.match, catalog, rules, body, content_type)
+
+
+def _note_unversioned(
+    request: web.Request, runtime: Runtime, app: AppConfig, facts: RequestFacts
+) -> None:
+    if facts.api == "v2":
+        # LinkedIn is sunsetting the unversioned APIs (seed, deprecation notice).
+        runtime.metrics.inc("gateway_unversioned_calls_total", app=app.name)
+        log.info("unversioned call app=%s path=%s", app.name, _log_path(request))
+
+
+def _with_headers(refusal: Refusal, headers: Mapping[str, str]) -> Refusal:
+    if not headers:
+        return refusal
+    return replace(refusal, headers={**headers, **refusal.headers})
+
+
 async def _consume(
     runtime: Runtime, buckets: tuple[BucketSpec, ...], now: float, outcome: Outcome
-) -> QuotaOutcome | Refusal | None:
+) -> QuotaOutcome | None:
+    """Count the call, or raise the 429 / 503. None: the store failed and the call is
+    admitted uncounted (``on_store_error: open``)."""
     try:
         result = await runtime.store.consume(buckets, now)
     except StoreError as exc:
@@ -201,11 +263,10 @@ async def _consume(
         if runtime.settings.on_store_error is OnStoreError.OPEN:
             outcome.reason = "quota_store_unavailable_admitted"
             return None
-        refusal = store_unavailable_refusal()
-        outcome.reason = refusal.reason
-        return refusal
-    if result.admitted:
-        runtime.metrics.inc("gateway_quota_consumed_total", app=outcome.app)
+        raise GatewayError(store_unavailable_refusal()) from None
+    if not result.admitted:
+        raise GatewayError(quota_refusal(result, now))
+    runtime.metrics.inc("gateway_quota_consumed_total", app=outcome.app)
     return result
 
 
@@ -223,23 +284,20 @@ async def _standing(
     return rate_limit_headers(states, now)
 
 
-async def _refund(runtime: Runtime, quota: QuotaOutcome, now: float) -> None:
-    assert quota.ticket is not None
+async def _refund(
+    runtime: Runtime, quota: QuotaOutcome | None, now: float, headers: dict[str, str]
+) -> dict[str, str]:
+    """Give back a call that never reached the upstream; the quota headers after it."""
+    if quota is None or quota.ticket is None:
+        return headers
     try:
         await runtime.store.refund(quota.ticket, now)
+        states = await runtime.store.peek([s.spec for s in quota.states], now)
     except StoreError as exc:
         log.warning("refund failed, one call stays counted: %s", exc)
-        return
+        return headers
     runtime.metrics.inc("gateway_quota_refunded_total")
-
-
-async def _peek_or_keep(
-    runtime: Runtime, quota: QuotaOutcome, now: float
-) -> tuple[BucketState, ...]:
-    try:
-        return tuple(await runtime.store.peek([s.spec for s in quota.states], now))
-    except StoreError:
-        return tuple(quota.states)
+    return rate_limit_headers(states, now)
 
 
 async def _read_body(request: web.Request, limit: int) -> bytes:

@@ -11,8 +11,13 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from gateway.errors import StoreError
+from gateway.quota.keys import bucket_key
+from gateway.quota.model import BucketSpec, Window
+from gateway.quota.redis_store import CONSUME, RedisStore
 from gateway.quota.resp import LuaScript, ProtocolError, Reply, ReplyError, encode_command
 from gateway.quota.resp_client import Endpoint, RespClient, endpoint_from_url
+from tests.redis_server import free_port, unique_app
 
 ECHO_INCR = LuaScript(
     "local n = redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], 60) return {ARGV[1], n}"
@@ -267,8 +272,6 @@ async def test_garbage_from_the_server_is_a_protocol_error(fake: FakeRedis) -> N
 
 
 async def test_a_closed_port_fails_at_once() -> None:
-    from tests.redis_server import free_port
-
     client = client_for(f"redis://127.0.0.1:{free_port()}/0")
     try:
         with pytest.raises(ConnectionRefusedError):
@@ -404,3 +407,48 @@ async def test_the_database_from_the_url_is_selected(redis_url: str) -> None:
 
     assert isinstance(info, bytes)
     assert " db=5 " in info.decode()
+
+
+# --- the store over the fake: NOSCRIPT handling ------------------------------------------
+
+NOSCRIPT = b"-NOSCRIPT No matching script. Please use EVAL.\r\n"
+
+
+def one_bucket() -> list[BucketSpec]:
+    return [BucketSpec("app", bucket_key(unique_app("noscript"), "app"), 5, Window.UTC_DAY)]
+
+
+def command_names(received: list[bytes]) -> list[bytes]:
+    return [data.split(b"\r\n")[2] for data in received]
+
+
+async def test_the_store_runs_eval_once_when_the_server_lacks_the_script(
+    fake: FakeRedis,
+) -> None:
+    fake.replies = [NOSCRIPT, b"*3\r\n:1\r\n:1\r\n$0\r\n\r\n"]
+    store = RedisStore.from_url(f"redis://127.0.0.1:{fake.port}/0?socket_timeout=2")
+    try:
+        outcome = await store.consume(one_bucket(), 1_702_083_600.25)
+    finally:
+        await store.close()
+
+    assert outcome.admitted
+    assert [s.used for s in outcome.states] == [1]
+    assert command_names(fake.received) == [b"EVALSHA", b"EVAL"]
+    assert CONSUME.sha.encode() in fake.received[0]
+    assert CONSUME.text.encode() in fake.received[1]
+
+
+async def test_the_store_does_not_loop_when_eval_fails_too(fake: FakeRedis) -> None:
+    fake.replies = [NOSCRIPT, b"-ERR Error running script\r\n"]
+    buckets = one_bucket()
+    store = RedisStore.from_url(f"redis://127.0.0.1:{fake.port}/0?socket_timeout=2")
+    try:
+        with pytest.raises(StoreError, match="quota store consume failed for app") as caught:
+            await store.consume(buckets, 1_702_083_600.25)
+    finally:
+        await store.close()
+
+    assert command_names(fake.received) == [b"EVALSHA", b"EVAL"]
+    assert "ERR Error running script" in str(caught.value)
+    assert buckets[0].key not in str(caught.value)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, unquote_plus
 
 from gateway.errors import BadRequest
+from gateway.restli_syntax import split_top_level
 
 FORM_URLENCODED = "application/x-www-form-urlencoded"
 MULTIPART_MIXED = "multipart/mixed"
@@ -283,27 +284,9 @@ def parse_restli_list(raw_value: str, *, form: bool) -> tuple[str, ...]:
     """
     if not raw_value.startswith("List(") or not raw_value.endswith(")"):
         raise BadRequest("The ids parameter is not a Rest.li List(...).")
-    items: list[str] = []
-    current: list[str] = []
-    depth = 0
     inner = raw_value[5:-1]
-    for char in inner:
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth < 0:
-                raise BadRequest("The ids parameter has unbalanced parentheses.")
-        elif char == "," and depth == 0:
-            items.append("".join(current))
-            current = []
-            continue
-        current.append(char)
-    if depth != 0:
-        raise BadRequest("The ids parameter has unbalanced parentheses.")
-    if inner == "":
-        return ()
-    items.append("".join(current))
+    _check_balanced(inner)
+    items = split_top_level(inner)
     if "" in items:
         raise BadRequest("The ids parameter has an empty item.")
     return tuple(_decode(item, form=form, what="ids parameter") for item in items)

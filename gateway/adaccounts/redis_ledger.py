@@ -7,18 +7,15 @@ runs on Redis Cluster too. The keys carry no TTL. Redis failures become ``StoreE
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Collection
-from typing import TypeVar
+from collections.abc import Collection
 
 import redis.asyncio
-from redis.exceptions import RedisError
 
 from gateway.adaccounts.accounts import sort_accounts
 from gateway.adaccounts.keys import created_ids_key, created_slots_key, edited_key
 from gateway.adaccounts.ledger import EditOutcome, LedgerView
 from gateway.errors import StoreError
-
-T = TypeVar("T")
+from gateway.redis_edge import redis_call
 
 # KEYS[1] the app's set of edited accounts; ARGV[1] the most it may hold;
 # ARGV[2..] the distinct accounts one write names.
@@ -83,28 +80,34 @@ class RedisLedger:
 
     async def claim_edit(self, app: str, accounts: Collection[str], limit: int) -> EditOutcome:
         args: list[str | int] = [limit, *sorted(set(accounts))]
-        reply = await self._call("claim", app, self._claim_edit(keys=[edited_key(app)], args=args))
+        reply = await redis_call(
+            "ad-account ledger claim", self._claim_edit(keys=[edited_key(app)], args=args)
+        )
         admitted, edited, added = reply
         return EditOutcome(int(admitted) == 1, _texts(edited), _texts(added))
 
     async def claim_test_accounts(self, app: str, count: int, limit: int) -> bool:
         keys = [created_slots_key(app)]
-        reply = await self._call("claim", app, self._claim_test(keys=keys, args=[count, limit]))
+        reply = await redis_call(
+            "ad-account ledger claim", self._claim_test(keys=keys, args=[count, limit])
+        )
         return int(reply) == 1
 
     async def release_test_accounts(self, app: str, count: int) -> None:
         keys = [created_slots_key(app)]
-        await self._call("release", app, self._release_test(keys=keys, args=[count]))
+        await redis_call("ad-account ledger release", self._release_test(keys=keys, args=[count]))
 
     async def record_test_account(self, app: str, account: str) -> None:
-        await self._call("record", app, self._client.sadd(created_ids_key(app), account))
+        await redis_call(
+            "ad-account ledger record", self._client.sadd(created_ids_key(app), account)
+        )
 
     async def view(self, app: str) -> LedgerView:
         async with self._client.pipeline(transaction=True) as pipe:
             pipe.smembers(edited_key(app))
             pipe.get(created_slots_key(app))
             pipe.smembers(created_ids_key(app))
-            edited, slots, ids = await self._call("view", app, pipe.execute())
+            edited, slots, ids = await redis_call("ad-account ledger view", pipe.execute())
         return LedgerView(_texts(edited), int(_text(slots)) if slots else 0, _texts(ids))
 
     async def reset(self, app: str) -> LedgerView:
@@ -114,13 +117,5 @@ class RedisLedger:
             pipe.get(keys[1])
             pipe.smembers(keys[2])
             pipe.delete(*keys)
-            edited, slots, ids, _ = await self._call("reset", app, pipe.execute())
+            edited, slots, ids, _ = await redis_call("ad-account ledger reset", pipe.execute())
         return LedgerView(_texts(edited), int(_text(slots)) if slots else 0, _texts(ids))
-
-    async def _call(self, operation: str, app: str, call: Awaitable[T]) -> T:
-        try:
-            return await call
-        except (RedisError, OSError) as exc:
-            raise StoreError(
-                f"ad-account ledger {operation} failed for app {app!r}: {type(exc).__name__}: {exc}"
-            ) from exc

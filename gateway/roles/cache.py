@@ -7,18 +7,16 @@ The memory cache serves one process; the Redis cache is shared by every process 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Mapping
-from typing import Protocol, TypeVar
+from collections.abc import Mapping
+from typing import Protocol
 
 import redis.asyncio
-from redis.exceptions import RedisError
 
-from gateway.errors import StoreError
 from gateway.quota.keys import bucket_key
 from gateway.quota.redis_store import RedisStore
+from gateway.redis_edge import redis_call
 
 Roles = dict[str, frozenset[str]]
-T = TypeVar("T")
 
 
 class RoleCache(Protocol):
@@ -91,7 +89,7 @@ class RedisRoleCache:
         self._client = client
 
     async def get(self, app: str, member: str, kind: str, now: float) -> Roles | None:
-        raw = await _redis(self._client.get(cache_key(app, member, kind)))
+        raw = await redis_call("role cache", self._client.get(cache_key(app, member, kind)))
         return _decode(raw) if isinstance(raw, str | bytes) else None
 
     async def put(
@@ -104,14 +102,9 @@ class RedisRoleCache:
         now: float,
     ) -> None:
         millis = max(int(ttl * 1000), 1)
-        await _redis(self._client.set(cache_key(app, member, kind), _encode(roles), px=millis))
-
-
-async def _redis(call: Awaitable[T]) -> T:
-    try:
-        return await call
-    except RedisError as exc:
-        raise StoreError(f"role cache: {type(exc).__name__}") from None
+        await redis_call(
+            "role cache", self._client.set(cache_key(app, member, kind), _encode(roles), px=millis)
+        )
 
 
 def role_cache_for(store: object) -> RoleCache:

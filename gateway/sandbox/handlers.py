@@ -19,6 +19,7 @@ from aiohttp import web
 
 from gateway.request_facts import RequestFacts
 from gateway.restli_methods import RestliMethod
+from gateway.restli_syntax import split_top_level
 from gateway.sandbox.fixtures import CollectionPath, JsonObject
 from gateway.sandbox.store import EntityStore, PatchError
 from gateway.sandbox.wire import (
@@ -29,7 +30,6 @@ from gateway.sandbox.wire import (
     json_response,
     not_found_body,
     page_bounds,
-    split_top_level,
     status_error_body,
 )
 

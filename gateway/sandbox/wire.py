@@ -10,6 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.restli_syntax import split_top_level
+
 JSON = "application/json"
 DEFAULT_PAGE_SIZE = 10
 
@@ -131,23 +133,6 @@ def page_bounds(query: tuple[tuple[str, str], ...]) -> tuple[int, int]:
     start = _non_negative(values.get("start"), "start", 0)
     count = _non_negative(values.get("count"), "count", DEFAULT_PAGE_SIZE)
     return start, count
-
-
-def split_top_level(inner: str) -> list[str]:
-    """Split the inside of a Rest.li ``List(...)`` or ``(...)`` at commas outside parentheses."""
-    items: list[str] = []
-    depth = 0
-    current: list[str] = []
-    for char in inner:
-        if char == "," and depth == 0:
-            items.append("".join(current))
-            current = []
-            continue
-        depth += (char == "(") - (char == ")")
-        current.append(char)
-    if current or items:
-        items.append("".join(current))
-    return items
 
 
 def _reduced(value: str) -> str:

@@ -8,15 +8,12 @@ TTL. On ``memory://`` it is a bounded dict in this process. Redis failures becom
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Awaitable, Sequence
-from typing import Protocol, TypeVar
+from collections.abc import Sequence
+from typing import Protocol
 
 import redis.asyncio
-from redis.exceptions import RedisError
 
-from gateway.errors import StoreError
-
-T = TypeVar("T")
+from gateway.redis_edge import redis_call
 
 # What ``claim`` leaves behind: the key was there and has been used.
 USED = "\x00used"
@@ -89,28 +86,22 @@ class RedisKV:
         self._client = client
 
     async def get_many(self, keys: Sequence[str], now: float) -> list[str | None]:
-        values = await self._call("get", self._client.mget(list(keys)))
+        values = await redis_call("token store get", self._client.mget(list(keys)))
         return [_text(v) for v in values]
 
     async def put(self, key: str, value: str, ttl: float, now: float) -> None:
-        await self._call("put", self._client.set(key, value, px=ttl_ms(ttl)))
+        await redis_call("token store put", self._client.set(key, value, px=ttl_ms(ttl)))
 
     async def delete(self, keys: Sequence[str]) -> None:
         if keys:
-            await self._call("delete", self._client.delete(*keys))
+            await redis_call("token store delete", self._client.delete(*keys))
 
     async def claim(self, key: str, now: float) -> str | None:
         # One atomic step: two callbacks racing on one state cannot both see its value.
-        old = await self._call(
-            "claim", self._client.set(key, USED, xx=True, get=True, keepttl=True)
+        old = await redis_call(
+            "token store claim", self._client.set(key, USED, xx=True, get=True, keepttl=True)
         )
         return _text(old)
-
-    async def _call(self, operation: str, call: Awaitable[T]) -> T:
-        try:
-            return await call
-        except (RedisError, OSError) as exc:
-            raise StoreError(f"token store {operation} failed: {type(exc).__name__}") from exc
 
 
 def _text(value: object) -> str | None:

@@ -20,24 +20,21 @@ lives in the process: what it holds is lost when the process exits (one process 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 import redis.asyncio
-from redis.exceptions import RedisError
 
-from gateway.errors import StoreError
 from gateway.quota.keys import bucket_key
 from gateway.quota.redis_store import RedisStore
+from gateway.redis_edge import redis_call
 from gateway.webhooks.notifications import Notification
 
 # LinkedIn retries an unacknowledged push every 5 minutes for 8 hours (webhook docs); a day
 # of memory outlasts every retry.
 SEEN_SECONDS = 86400
 QUEUE_SECONDS = 7 * 86400
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -193,11 +190,11 @@ class RedisWebhookQueue:
         args: list[str | bytes | float] = [repr(now), SEEN_SECONDS, QUEUE_SECONDS]
         for note in notifications:
             args += [note.id, note.payload]
-        return int(await _redis(self._enqueue(keys=keys, args=args)))
+        return int(await redis_call("webhook queue", self._enqueue(keys=keys, args=args)))
 
     async def claim(self, app: str, now: float, lease_seconds: float, limit: int) -> list[Delivery]:
         args: list[str | int] = [repr(now), repr(now + lease_seconds), limit, QUEUE_SECONDS]
-        flat = await _redis(self._claim(keys=list(queue_keys(app)), args=args))
+        flat = await redis_call("webhook queue", self._claim(keys=list(queue_keys(app)), args=args))
         out = []
         for i in range(0, len(flat), 3):
             raw_id, payload, attempts = flat[i : i + 3]
@@ -212,21 +209,15 @@ class RedisWebhookQueue:
             pipe.zrem(due, item_id)
             pipe.hdel(items, item_id)
             pipe.hdel(attempts, item_id)
-            await _redis(pipe.execute())
+            await redis_call("webhook queue", pipe.execute())
 
     async def retry(self, app: str, item_id: str, due: float) -> None:
-        await _redis(self._client.zadd(queue_keys(app)[0], {item_id: due}, xx=True))
+        await redis_call(
+            "webhook queue", self._client.zadd(queue_keys(app)[0], {item_id: due}, xx=True)
+        )
 
     async def pending(self, app: str) -> int:
-        return int(await _redis(self._client.hlen(queue_keys(app)[1])))
-
-
-async def _redis(call: Awaitable[T]) -> T:
-    # Redis failures become StoreError here, at the edge.
-    try:
-        return await call
-    except RedisError as exc:
-        raise StoreError(f"webhook queue: {type(exc).__name__}") from None
+        return int(await redis_call("webhook queue", self._client.hlen(queue_keys(app)[1])))
 
 
 def queue_for(store: object) -> WebhookQueue:

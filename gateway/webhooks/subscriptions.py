@@ -24,6 +24,7 @@ from gateway.errors import Refusal
 from gateway.policy_quota import granted_tier
 from gateway.request_facts import RequestFacts
 from gateway.restli_methods import READ_METHODS, RestliMethod
+from gateway.restli_syntax import split_top_level
 from gateway.settings.model import AppConfig
 
 SOCIAL_ACTION_EVENT = "ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS"
@@ -40,22 +41,6 @@ def fully_unquoted(value: str) -> str:
             break
         value = decoded
     return value
-
-
-def split_top_level(inner: str) -> list[str]:
-    """Split at commas outside parentheses: the fields of a Rest.li ``(...)`` key."""
-    items: list[str] = []
-    depth = 0
-    current: list[str] = []
-    for char in inner:
-        if char == "," and depth == 0:
-            items.append("".join(current))
-            current = []
-            continue
-        depth += (char == "(") - (char == ")")
-        current.append(char)
-    items.append("".join(current))
-    return items
 
 
 def complex_key_fields(key: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from gateway import __version__
+from gateway import __version__, logs
 from gateway.adaccounts import cli as ad_accounts_cli
 from gateway.errors import ConfigError
 from gateway.settings.loader import default_config_path, load_settings
@@ -109,23 +109,20 @@ def _print_catalog(path: str | None) -> int:
 
 
 def _serve(config: str | None, level: str) -> int:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # One access line per request: skip the caller, thread and process look-ups the format
-    # never shows (logging's documented switches; _srcfile is the one for findCaller).
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
-    logging._srcfile = None
+    handler = logs.configure(level)
     try:
         settings = load_settings(config)
     except ConfigError as exc:
         _print_problems(exc)
         return 1
-    asyncio.run(_run(settings, demo=settings.source == default_config_path()))
+    try:
+        asyncio.run(_run(settings, handler, demo=settings.source == default_config_path()))
+    finally:
+        handler.flush()
     return 0
 
 
-async def _run(settings: Settings, *, demo: bool) -> None:
+async def _run(settings: Settings, handler: logging.Handler, *, demo: bool) -> None:
     from gateway.app import UPSTREAM_BASE, build_admin_app, build_gateway_app
     from gateway.runtime import RUNTIME
 
@@ -162,7 +159,9 @@ async def _run(settings: Settings, *, demo: bool) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    flusher = asyncio.create_task(logs.flush_periodically(handler))
     await stop.wait()
+    flusher.cancel()
     logging.getLogger("gateway").info("draining: finishing in-flight requests")
     # Readiness turns false first, so a load balancer stops sending while in-flight
     # requests finish; the admin listener goes last.

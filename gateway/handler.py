@@ -27,6 +27,7 @@ from gateway.errors import BadRequest, GatewayError, Refusal, StoreError, Upstre
 from gateway.headers import rate_limit_headers
 from gateway.policy import (
     Admit,
+    Decision,
     Deny,
     bearer_token,
     check_token,
@@ -38,7 +39,14 @@ from gateway.policy_quota import quota_buckets
 from gateway.quota.model import BucketSpec, QuotaOutcome
 from gateway.request_facts import RequestFacts
 from gateway.responses import refusal_response
-from gateway.restli import classify, needs_body
+from gateway.restli import (
+    CONTENT_TYPE,
+    LINKEDIN_VERSION,
+    METHOD_OVERRIDE,
+    RESTLI_METHOD,
+    classify,
+    needs_body,
+)
 from gateway.roles.enforce import RoleCheck, check_roles, wants_body
 from gateway.runtime import RUNTIME, Runtime
 from gateway.settings.model import AppConfig, OnStoreError
@@ -50,6 +58,7 @@ from gateway.versions import deprecation_headers
 access_log = logging.getLogger("gateway.access")
 log = logging.getLogger("gateway")
 
+CLASSIFIED_HEADERS = (METHOD_OVERRIDE, CONTENT_TYPE, RESTLI_METHOD, LINKEDIN_VERSION)
 # A token in the query would be a second credential the gateway did not check.
 QUERY_CREDENTIALS = frozenset({"oauth2_access_token", "access_token"})
 
@@ -90,11 +99,17 @@ async def _serve(request: web.Request, runtime: Runtime, outcome: Outcome) -> we
     now = runtime.clock()
     caller = await _authenticate(request, runtime, now, outcome)
     app, info = caller.app, caller.info
-    body, facts = await _classify(request, settings.max_body_bytes)
+    body, facts = await _classify(request, runtime)
     windows = _notices(runtime, app, facts, now, outcome)
 
-    match = match_route(settings.catalog, facts.api, facts.segments, facts.restli_method)
-    decision = decide(facts, match, info, app, settings.catalog, settings.unmatched_routes)
+    # Tunneled facts can be as large as a body: only URL-sized facts are remembered.
+    decision = (
+        _decide(runtime, app, info, facts)
+        if facts.tunneled
+        else runtime.decided.get(
+            (facts, info, app.name), lambda: _decide(runtime, app, info, facts)
+        )
+    )
     if isinstance(decision, Deny):
         standing = await _standing(runtime, app, info.member, now)
         raise GatewayError(_with_headers(decision.refusal, standing))
@@ -178,12 +193,31 @@ async def _authenticate(
     return Caller(app, info, resolved, identity, authorization or "")
 
 
-async def _classify(request: web.Request, limit: int) -> tuple[bytes | None, RequestFacts]:
-    body = await _read_body(request, limit) if needs_body(request.method, request.headers) else None
-    facts = classify(request.method, request.raw_path, request.headers, body)
+async def _classify(request: web.Request, runtime: Runtime) -> tuple[bytes | None, RequestFacts]:
+    headers = request.headers
+    if needs_body(request.method, headers):
+        body: bytes | None = await _read_body(request, runtime.settings.max_body_bytes)
+        facts = classify(request.method, request.raw_path, headers, body)
+    else:
+        body = None
+        # Everything classify reads of a body-less request: method, target, these headers.
+        key = (
+            request.method,
+            request.raw_path,
+            *(tuple(headers.getall(name, ())) for name in CLASSIFIED_HEADERS),
+        )
+        facts = runtime.classified.get(
+            key, lambda: classify(request.method, request.raw_path, headers, None)
+        )
     if any(key in QUERY_CREDENTIALS for key, _ in facts.query):
         raise BadRequest("send the access token in the Authorization header, not in the query")
     return body, facts
+
+
+def _decide(runtime: Runtime, app: AppConfig, info: TokenInfo, facts: RequestFacts) -> Decision:
+    settings = runtime.settings
+    match = match_route(settings.catalog, facts.api, facts.segments, facts.restli_method)
+    return decide(facts, match, info, app, settings.catalog, settings.unmatched_routes)
 
 
 def _notices(

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from gateway.adaccounts.ledger import AdAccountLedger, MemoryLedger
 from gateway.development_window import OncePerDay
+from gateway.memo import Memo
 from gateway.metrics import Metrics
+from gateway.policy import Decision
 from gateway.proxy import Upstream
 from gateway.quota.store import QuotaStore
+from gateway.request_facts import RequestFacts
 from gateway.roles.cache import MemoryRoleCache, RoleCache
 from gateway.roles.lookup import RoleLookup
 from gateway.settings.model import Settings
@@ -21,6 +24,8 @@ from gateway.tokens.model import TokenSource
 from gateway.webhooks.queue import MemoryWebhookQueue, WebhookQueue
 
 Clock = Callable[[], float]
+# Keys are URL-sized (at most 8 KB each), so a full memo stays within tens of megabytes.
+MEMO_SIZE = 1024
 
 
 @dataclass
@@ -44,6 +49,10 @@ class Runtime:
     notices: OncePerDay = field(default_factory=OncePerDay)
     # Token recognition beyond the static source (introspection, cache, members, the flow).
     identity: Identity | None = None
+    # Results of the pure steps for repeated calls: classification of body-less requests,
+    # and route match plus decision for the same facts and token.
+    classified: Memo[Hashable, RequestFacts] = field(default_factory=lambda: Memo(MEMO_SIZE))
+    decided: Memo[Hashable, Decision] = field(default_factory=lambda: Memo(MEMO_SIZE))
 
 
 RUNTIME = web.AppKey("runtime", Runtime)

@@ -1,0 +1,72 @@
+"""`linkedin-gateway serve` as a newcomer runs it: the demo defaults, logs, SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_listening(port: int, proc: subprocess.Popen[str], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "serve exited early"
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listened on {port}")
+
+
+def test_serve_on_demo_defaults_answers_logs_and_stops_cleanly() -> None:
+    port, admin = free_port(), free_port()
+    env = {
+        **os.environ,
+        "GATEWAY_LISTEN": f"127.0.0.1:{port}",
+        "GATEWAY_ADMIN_LISTEN": f"127.0.0.1:{admin}",
+    }
+    env.pop("GATEWAY_CONFIG", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_listening(port, proc)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/rest/organizationAcls?q=roleAssignee",
+            headers={"Authorization": "Bearer demo-alice", "LinkedIn-Version": "202505"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310
+            assert resp.status == 200
+            assert resp.headers["RateLimit-Policy"] == '"app";q=100;w=86400, "member";q=10;w=86400'
+            assert json.loads(resp.read())["elements"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{admin}/readyz", timeout=10) as resp:
+            assert json.loads(resp.read())["ready"] is True
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0
+    assert "Bearer demo-alice" in out  # the demo hint a newcomer copies
+    access = [line for line in err.splitlines() if " gateway.access " in line]
+    assert len(access) == 1
+    assert "path=/rest/organizationAcls app=acme-social member=urn:li:person:alice" in access[0]
+    assert "status=200" in access[0]
+    assert "demo-alice" not in err
+    assert "stopped" in err

@@ -18,6 +18,21 @@ BATCH_LINES = 256
 FLUSH_SECONDS = 0.2
 
 
+class AccessFormatter(logging.Formatter):
+    """The standard format, with the time text made once per second instead of per line."""
+
+    def __init__(self) -> None:
+        super().__init__(FORMAT)
+        self._second = -1
+        self._text = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        second = int(record.created)
+        if second != self._second:
+            self._second, self._text = second, super().formatTime(record, datefmt)[:-4]
+        return f"{self._text},{int(record.msecs):03d}"
+
+
 class BatchedStreamHandler(logging.StreamHandler[TextIO]):
     def __init__(self, stream: TextIO, batch_lines: int = BATCH_LINES) -> None:
         super().__init__(stream)
@@ -45,7 +60,7 @@ class BatchedStreamHandler(logging.StreamHandler[TextIO]):
 def configure(level: str) -> BatchedStreamHandler:
     """Send every logger's records, at ``level`` and above, to stderr in batches."""
     handler = BatchedStreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(AccessFormatter())
     root = logging.getLogger()
     root.setLevel(level)
     root.addHandler(handler)

@@ -7,6 +7,8 @@ Error bodies follow LinkedIn's (API guide, "Error handling"; observed 401 payloa
 
 from __future__ import annotations
 
+import re
+
 from gateway.errors import GatewayError, Refusal
 from gateway.tokens.model import TokenInfo
 
@@ -46,10 +48,9 @@ def _unauthorized(
     )
 
 
-def _is_token_char(ch: str) -> bool:
-    # Visible ASCII only: RFC 6750 §2.1 b64token is a subset, and whitespace or control
-    # characters inside a token mean the header is not one bearer credential.
-    return 0x21 <= ord(ch) <= 0x7E
+# Visible ASCII only: RFC 6750 §2.1 b64token is a subset, and whitespace or control
+# characters inside a token mean the header is not one bearer credential.
+TOKEN_RE = re.compile(r"[\x21-\x7e]+")
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -69,7 +70,7 @@ def bearer_token(authorization: str | None) -> str:
             _unauthorized("unsupported_auth_scheme", "Unknown authentication schema", error=None)
         )
     token = rest.lstrip(" ")
-    if not token or not all(_is_token_char(ch) for ch in token):
+    if TOKEN_RE.fullmatch(token) is None:
         raise GatewayError(
             _unauthorized("invalid_token", "Malformed oauth2_access_token in Authorization header")
         )

@@ -17,6 +17,7 @@ from aiohttp import web
 from gateway.adaccounts.gate import hold, settle
 from gateway.adaccounts.rules import AdAccountClaim, claim_for, write_rules
 from gateway.catalog.routes import match_route
+from gateway.charging import charge, refund
 from gateway.development_window import (
     ProductWindow,
     expiry_refusal,
@@ -32,8 +33,6 @@ from gateway.policy import (
     bearer_token,
     check_token,
     decide,
-    quota_refusal,
-    store_unavailable_refusal,
 )
 from gateway.policy_quota import quota_buckets
 from gateway.quota.model import BucketSpec, QuotaOutcome
@@ -49,7 +48,7 @@ from gateway.restli import (
 )
 from gateway.roles.enforce import RoleCheck, check_roles, wants_body
 from gateway.runtime import RUNTIME, Runtime
-from gateway.settings.model import AppConfig, OnStoreError
+from gateway.settings.model import AppConfig
 from gateway.tokens.chain import Resolved
 from gateway.tokens.identity import Identity
 from gateway.tokens.model import TokenInfo
@@ -288,20 +287,12 @@ async def _consume(
 ) -> QuotaOutcome | None:
     """Count the call, or raise the 429 / 503. None: the store failed and the call is
     admitted uncounted (``on_store_error: open``)."""
-    try:
-        result = await runtime.store.consume(buckets, now)
-    except StoreError as exc:
-        action = runtime.settings.on_store_error.value
-        runtime.metrics.inc("gateway_store_errors_total", action=action)
-        log.warning("quota store failed (%s); on_store_error=%s", exc, action)
-        if runtime.settings.on_store_error is OnStoreError.OPEN:
-            outcome.reason = "quota_store_unavailable_admitted"
-            return None
-        raise GatewayError(store_unavailable_refusal()) from None
-    if not result.admitted:
-        raise GatewayError(quota_refusal(result, now))
-    runtime.metrics.inc("gateway_quota_consumed_total", app=outcome.app)
-    return result
+    charged = await charge(runtime, outcome.app, buckets, now, what="a call")
+    if isinstance(charged, Refusal):
+        raise GatewayError(charged)
+    if charged is None:
+        outcome.reason = "quota_store_unavailable_admitted"
+    return charged
 
 
 async def _standing(
@@ -322,16 +313,8 @@ async def _refund(
     runtime: Runtime, quota: QuotaOutcome | None, now: float, headers: dict[str, str]
 ) -> dict[str, str]:
     """Give back a call that never reached the upstream; the quota headers after it."""
-    if quota is None or quota.ticket is None:
-        return headers
-    try:
-        await runtime.store.refund(quota.ticket, now)
-        states = await runtime.store.peek([s.spec for s in quota.states], now)
-    except StoreError as exc:
-        log.warning("refund failed, one call stays counted: %s", exc)
-        return headers
-    runtime.metrics.inc("gateway_quota_refunded_total")
-    return rate_limit_headers(states, now)
+    states = await refund(runtime, quota, now, what="a call")
+    return headers if states is None else rate_limit_headers(states, now)
 
 
 async def _read_body(request: web.Request, limit: int) -> bytes:

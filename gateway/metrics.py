@@ -27,6 +27,11 @@ HELP = {
     "gateway_oauth_requests_total": "Requests to /oauth/*, by endpoint, reason and status.",
     "gateway_oauth_tokens_recorded_total": "Tokens recorded by the gateway's flow, by app and "
     "grant.",
+    "gateway_role_lookups_total": "Member role look-ups sent upstream (enforce_roles apps).",
+    "gateway_unversioned_calls_total": "Calls forwarded to the unversioned /v2 APIs, by app.",
+    "gateway_webhook_requests_total": "Requests to /webhooks/{app}, by app and outcome.",
+    "gateway_webhook_dropped_total": "Social-action pushes dropped for a tier without them.",
+    "gateway_webhook_deliveries_total": "Webhook deliveries to the internal URL, by outcome.",
 }
 
 

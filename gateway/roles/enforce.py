@@ -18,10 +18,10 @@ from aiohttp import web
 
 from gateway.catalog.model import RouteMatch
 from gateway.catalog.routes import match_route
+from gateway.charging import charge, refund
 from gateway.errors import Refusal, StoreError
 from gateway.policy import call_name
-from gateway.policy_quota import quota_buckets, quota_refusal, store_unavailable_refusal
-from gateway.quota.model import BucketSpec, QuotaOutcome
+from gateway.policy_quota import quota_buckets
 from gateway.request_facts import RequestFacts
 from gateway.restli_methods import RestliMethod
 from gateway.roles.lookup import MAX_PAGES, LookupFailed, RoleLookup, finder_of
@@ -34,7 +34,7 @@ from gateway.roles.rules import (
     roles_from_elements,
 )
 from gateway.runtime import RUNTIME, Runtime
-from gateway.settings.model import AppConfig, OnStoreError
+from gateway.settings.model import AppConfig
 from gateway.tokens.model import TokenInfo
 
 log = logging.getLogger("gateway.roles")
@@ -124,7 +124,7 @@ async def _look_up(
     roles: dict[str, set[str]] = {}
     start = 0
     for _ in range(MAX_PAGES):
-        charged = await _charge(runtime, check.app.name, buckets, now)
+        charged = await charge(runtime, check.app.name, buckets, now, what="a role look-up")
         if isinstance(charged, Refusal):
             return charged
         try:
@@ -133,8 +133,8 @@ async def _look_up(
             )
         except LookupFailed as exc:
             runtime.metrics.inc(LOOKUPS_METRIC, app=check.app.name, outcome="failed")
-            if not exc.sent and charged is not None and charged.ticket is not None:
-                await _refund(runtime, charged, now)
+            if not exc.sent:
+                await refund(runtime, charged, now, what="a role look-up")
             log.warning("role look-up for app %s failed: %s", check.app.name, exc)
             status = 403 if exc.status in (401, 403) else 502
             return _failed(status, f"the member's roles could not be read: {exc}")
@@ -145,34 +145,6 @@ async def _look_up(
             break
         start += len(page.elements)
     return roles
-
-
-async def _charge(
-    runtime: Runtime, app: str, buckets: tuple[BucketSpec, ...], now: float
-) -> QuotaOutcome | Refusal | None:
-    try:
-        outcome = await runtime.store.consume(buckets, now)
-    except StoreError as exc:
-        action = runtime.settings.on_store_error.value
-        runtime.metrics.inc("gateway_store_errors_total", action=action)
-        log.warning("quota store failed on a role look-up (%s); on_store_error=%s", exc, action)
-        if runtime.settings.on_store_error is OnStoreError.OPEN:
-            return None
-        return store_unavailable_refusal()
-    if not outcome.admitted:
-        return quota_refusal(outcome, now)
-    runtime.metrics.inc("gateway_quota_consumed_total", app=app)
-    return outcome
-
-
-async def _refund(runtime: Runtime, outcome: QuotaOutcome, now: float) -> None:
-    assert outcome.ticket is not None
-    try:
-        await runtime.store.refund(outcome.ticket, now)
-    except StoreError as exc:
-        log.warning("refund of a role look-up failed: %s", exc)
-        return
-    runtime.metrics.inc("gateway_quota_refunded_total")
 
 
 def _failed(status: int, message: str) -> Refusal:

@@ -52,3 +52,15 @@ def test_every_metric_is_documented() -> None:
     for name in names:
         base = name.removesuffix("_sum").removesuffix("_count")
         assert base in README, name
+
+
+def test_every_metric_in_use_has_help_text() -> None:
+    from gateway.metrics import HELP
+
+    used: set[str] = set()
+    for path in (ROOT / "gateway").rglob("*.py"):
+        used.update(
+            re.findall(r'"(gateway_[a-z_]+_total|gateway_[a-z_]+_(?:sum|count))"', path.read_text())
+        )
+    assert used
+    assert used - set(HELP) == set()

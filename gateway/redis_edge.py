@@ -23,4 +23,3 @@ async def redis_call(what: str, call: Awaitable[T]) -> T:
         return await call
     except (RedisError, OSError) as exc:
         raise StoreError(f"{what} failed: {type(exc).__name__}") from None
-

@@ -15,6 +15,7 @@ import redis.asyncio
 from gateway.quota.keys import bucket_key
 from gateway.quota.redis_store import RedisStore
 from gateway.redis_edge import redis_call
+from gateway.ttl_cache import BoundedTTLCache
 
 Roles = dict[str, frozenset[str]]
 
@@ -56,18 +57,12 @@ def _decode(raw: str | bytes) -> Roles | None:
 
 
 class MemoryRoleCache:
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, str]] = {}
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self._entries: BoundedTTLCache[str] = BoundedTTLCache(max_entries)
 
     async def get(self, app: str, member: str, kind: str, now: float) -> Roles | None:
-        key = cache_key(app, member, kind)
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if entry[0] <= now:
-            del self._entries[key]
-            return None
-        return _decode(entry[1])
+        raw = self._entries.get(cache_key(app, member, kind), now)
+        return None if raw is None else _decode(raw)
 
     async def put(
         self,
@@ -78,10 +73,7 @@ class MemoryRoleCache:
         ttl: float,
         now: float,
     ) -> None:
-        # Expired entries go when a put finds them: memory follows the live members.
-        for key in [k for k, (deadline, _) in self._entries.items() if deadline <= now]:
-            del self._entries[key]
-        self._entries[cache_key(app, member, kind)] = (now + ttl, _encode(roles))
+        self._entries.put(cache_key(app, member, kind), _encode(roles), now + ttl)
 
 
 class RedisRoleCache:

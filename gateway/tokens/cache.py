@@ -17,19 +17,18 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import Literal, Protocol
 
 from gateway.errors import StoreError
 from gateway.metrics import Metrics
 from gateway.settings.model import OAuthSettings
 from gateway.tokens.kv import SharedKV
 from gateway.tokens.model import TokenInfo
+from gateway.ttl_cache import BoundedTTLCache
 
 log = logging.getLogger("gateway.tokens")
 
-V = TypeVar("V")
 Origin = Literal["introspection", "flow"]
 NegativeStatus = Literal["invalid", "revoked", "expired"]
 PREFIX = "lgw:tok:"
@@ -45,38 +44,6 @@ def member_key(digest: str) -> str:
 
 def refresh_key(digest: str) -> str:
     return f"{PREFIX}{{{digest}}}:refresh"
-
-
-class BoundedTTLCache(Generic[V]):
-    """An LRU map whose entries also expire. Pure: ``now`` is always a parameter."""
-
-    def __init__(self, max_entries: int) -> None:
-        self._entries: OrderedDict[str, tuple[V, float]] = OrderedDict()
-        self._max = max_entries
-
-    def get(self, key: str, now: float) -> V | None:
-        """The live value at ``key``, marking it recently used; None when absent or expired."""
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if entry[1] <= now:
-            del self._entries[key]
-            return None
-        self._entries.move_to_end(key)
-        return entry[0]
-
-    def put(self, key: str, value: V, until: float) -> None:
-        """Keep ``value`` until ``until``; the least recently used entry goes when full."""
-        self._entries.pop(key, None)
-        self._entries[key] = (value, until)
-        while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
-
-    def delete(self, key: str) -> None:
-        self._entries.pop(key, None)
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 @dataclass(frozen=True)

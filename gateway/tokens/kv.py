@@ -7,13 +7,13 @@ TTL. On ``memory://`` it is a bounded dict in this process. Redis failures becom
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol
 
 import redis.asyncio
 
 from gateway.redis_edge import redis_call
+from gateway.ttl_cache import BoundedTTLCache
 
 # What ``claim`` leaves behind: the key was there and has been used.
 USED = "\x00used"
@@ -41,42 +41,31 @@ def ttl_ms(ttl: float) -> int:
 
 
 class MemoryKV:
-    """One process's shared space: entries expire; at most ``max_entries``, oldest dropped."""
+    """One process's shared space: entries expire; at most ``max_entries``, least used dropped."""
 
     def __init__(self, max_entries: int = 100_000) -> None:
-        self._entries: OrderedDict[str, tuple[str, float]] = OrderedDict()
-        self._max = max_entries
+        self._entries: BoundedTTLCache[str] = BoundedTTLCache(max_entries)
 
     async def get_many(self, keys: Sequence[str], now: float) -> list[str | None]:
-        return [self._get(key, now) for key in keys]
+        return [self._entries.get(key, now) for key in keys]
 
     async def put(self, key: str, value: str, ttl: float, now: float) -> None:
-        self._entries.pop(key, None)
-        self._entries[key] = (value, now + ttl_ms(ttl) / 1000)
-        while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+        self._entries.put(key, value, now + ttl_ms(ttl) / 1000)
 
     async def delete(self, keys: Sequence[str]) -> None:
         for key in keys:
-            self._entries.pop(key, None)
+            self._entries.delete(key)
 
     async def claim(self, key: str, now: float) -> str | None:
-        value = self._get(key, now)
-        if value is not None:
-            self._entries[key] = (USED, self._entries[key][1])
+        value = self._entries.get(key, now)
+        until = self._entries.until(key)
+        if value is not None and until is not None:
+            # Used, but kept until its deadline: a replay is told from a forgery.
+            self._entries.put(key, USED, until)
         return value
 
     def __len__(self) -> int:
         return len(self._entries)
-
-    def _get(self, key: str, now: float) -> str | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if entry[1] <= now:
-            del self._entries[key]
-            return None
-        return entry[0]
 
 
 class RedisKV:

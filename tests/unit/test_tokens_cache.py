@@ -7,7 +7,6 @@ import pytest
 from gateway.metrics import Metrics
 from gateway.settings.model import OAuthSettings
 from gateway.tokens.cache import (
-    BoundedTTLCache,
     Cached,
     Negative,
     TokenCache,
@@ -18,6 +17,7 @@ from gateway.tokens.cache import (
 )
 from gateway.tokens.kv import MemoryKV
 from gateway.tokens.model import TokenInfo, token_digest
+from gateway.ttl_cache import BoundedTTLCache
 
 NOW = 1_800_000_000.0
 D = token_digest("some-token")

@@ -24,6 +24,7 @@ def gateway_yaml(
     social_quotas: str = "",
     suffix: str = "",
     upstream_timeout: float = 3,
+    connect_timeout: float = 2,
 ) -> str:
     """A config with three apps: social (CM Development), social-std (CM Standard), ads.
 
@@ -41,7 +42,7 @@ listen: 127.0.0.1:0
 admin_listen: null
 upstream: {upstream}
 store: {store}
-upstream_connect_timeout: 2
+upstream_connect_timeout: {connect_timeout}
 upstream_timeout: {upstream_timeout}
 max_body_bytes: 65536
 {oauth}

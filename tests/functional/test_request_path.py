@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import socket
@@ -192,6 +193,34 @@ async def test_upstream_refused_is_502_and_refunded(start_gateway: Start) -> Non
         assert body["status"] == 502
         # Refunded: the member still has all ten calls.
         assert '"member";r=10' in headers["RateLimit"]
+
+
+async def test_connect_timeout_is_504_and_refunded(start_gateway: Start) -> None:
+    # A listener whose backlog is full: the kernel drops further SYNs, so connecting times
+    # out and the request is never sent.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = [socket.socket() for _ in range(8)]
+        try:
+            for filler in fillers:
+                filler.setblocking(False)
+                with contextlib.suppress(BlockingIOError):
+                    filler.connect(("127.0.0.1", port))
+            gw = await start_gateway(f"http://127.0.0.1:{port}", connect_timeout=0.3)
+            for _ in range(2):
+                status, headers, body = await get(
+                    gw, "/rest/organizationAcls?q=roleAssignee", member_token(11)
+                )
+                assert status == 504
+                assert headers["X-Gateway-Reason"] == "upstream_timeout"
+                assert body["code"] == "GATEWAY_TIMEOUT"
+                # Never sent, so refunded: the member still has all ten calls.
+                assert '"member";r=10' in headers["RateLimit"]
+        finally:
+            for filler in fillers:
+                filler.close()
 
 
 async def test_upstream_timeout_is_504_and_not_refunded(

@@ -350,3 +350,30 @@ async def test_tokens_never_reach_the_logs(
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert member_token(10) not in text
     assert "secret-unknown-token-123" not in text
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        "Authorization: Bearer \x01abc\r\n",
+        "Authorization Bearer tok\r\n",
+        "Content-Length: ten\r\n",
+        "Content-Length: 5\r\nContent-Length: 6\r\n",
+        "Transfer-Encoding: chunked\r\nContent-Length: 4\r\n",
+        "X-RestLi-Method: EXPLODE\r\n",
+        "X-RestLi-Method: GET\r\nX-RestLi-Method: DELETE\r\n",
+        "LinkedIn-Version: 2025-05\r\n",
+        "X-HTTP-Method-Override: GET\r\n",
+        "Content-Type: multipart/mixed\r\nX-HTTP-Method-Override: GET\r\n",
+    ],
+)
+async def test_malformed_headers_get_4xx_never_5xx(
+    sandbox: TestServer, start_gateway: Start, headers: str
+) -> None:
+    gw = await start_gateway(str(sandbox.make_url("")))
+    request = (
+        "GET /rest/organizationAcls?q=roleAssignee HTTP/1.1\r\nHost: x\r\n"
+        f"Authorization: Bearer {member_token(12)}\r\n{headers}Connection: close\r\n\r\n"
+    ).encode("latin-1")
+    status, _ = await raw_http(gw.host, port_of(gw), request)
+    assert 400 <= status < 500, (headers, status)

@@ -35,6 +35,7 @@ from gateway.policy import (
     decide,
 )
 from gateway.policy_quota import quota_buckets
+from gateway.quota.keys import utc_day
 from gateway.quota.model import BucketSpec, QuotaOutcome
 from gateway.request_facts import RequestFacts
 from gateway.responses import refusal_response
@@ -222,11 +223,21 @@ def _decide(runtime: Runtime, app: AppConfig, info: TokenInfo, facts: RequestFac
 def _notices(
     runtime: Runtime, app: AppConfig, facts: RequestFacts, now: float, outcome: Outcome
 ) -> tuple[ProductWindow, ...]:
-    windows = noticed_windows(app, runtime.settings.catalog, now)
-    outcome.headers.update(notice_headers(windows, runtime.settings.on_development_expiry))
+    # Every boundary of the window falls on a UTC midnight, so one answer serves a whole day.
+    windows, headers = runtime.noticed.get(
+        (app.name, utc_day(now)), lambda: _windows_and_headers(runtime, app, now)
+    )
+    outcome.headers.update(headers)
     outcome.headers.update(deprecation_headers(facts.api))
     _announce_windows(runtime, app, windows, now)
     return windows
+
+
+def _windows_and_headers(
+    runtime: Runtime, app: AppConfig, now: float
+) -> tuple[tuple[ProductWindow, ...], dict[str, str]]:
+    windows = noticed_windows(app, runtime.settings.catalog, now)
+    return windows, notice_headers(windows, runtime.settings.on_development_expiry)
 
 
 async def _check_roles(
@@ -384,18 +395,13 @@ def _record(
     )
     runtime.metrics.inc("gateway_request_duration_seconds_sum", elapsed)
     runtime.metrics.inc("gateway_request_duration_seconds_count")
-    # The path only: a query could carry anything, and a log must never hold a credential.
-    access_log.info(
-        "method=%s path=%s app=%s member=%s decision=%s reason=%s status=%d duration_ms=%.1f",
-        request.method,
-        _log_path(request),
-        outcome.app,
-        outcome.member,
-        outcome.decision,
-        outcome.reason,
-        status,
-        elapsed * 1000,
-    )
+    if access_log.isEnabledFor(logging.INFO):
+        # The path only: a query could carry anything, and a log must never hold a credential.
+        access_log.info(
+            f"method={request.method} path={_log_path(request)} app={outcome.app} "
+            f"member={outcome.member} decision={outcome.decision} reason={outcome.reason} "
+            f"status={status} duration_ms={elapsed * 1000:.1f}"
+        )
 
 
 def _log_path(request: web.Request) -> str:

@@ -40,7 +40,8 @@ class Metrics:
         self._values: dict[str, dict[LabelSet, float]] = defaultdict(lambda: defaultdict(float))
 
     def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
-        self._values[name][tuple(sorted(labels.items()))] += amount
+        key = tuple(sorted(labels.items())) if labels else ()
+        self._values[name][key] += amount
 
     def value(self, name: str, **labels: str) -> float:
         return self._values.get(name, {}).get(tuple(sorted(labels.items())), 0.0)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from gateway.adaccounts.ledger import AdAccountLedger, MemoryLedger
-from gateway.development_window import OncePerDay
+from gateway.development_window import OncePerDay, ProductWindow
 from gateway.memo import Memo
 from gateway.metrics import Metrics
 from gateway.policy import Decision
@@ -53,6 +53,10 @@ class Runtime:
     # and route match plus decision for the same facts and token.
     classified: Memo[Hashable, RequestFacts] = field(default_factory=lambda: Memo(MEMO_SIZE))
     decided: Memo[Hashable, Decision] = field(default_factory=lambda: Memo(MEMO_SIZE))
+    # Development-window notices per app and UTC day.
+    noticed: Memo[Hashable, tuple[tuple[ProductWindow, ...], dict[str, str]]] = field(
+        default_factory=lambda: Memo(MEMO_SIZE)
+    )
 
 
 RUNTIME = web.AppKey("runtime", Runtime)

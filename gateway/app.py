@@ -21,7 +21,6 @@ from gateway.runtime import RUNTIME, Clock, Runtime
 from gateway.sandbox.app import make_sandbox_app
 from gateway.settings.model import Settings
 from gateway.tokens.identity import start_identity
-from gateway.tokens.static import StaticTokenSource
 from gateway.webhooks import receiver
 from gateway.webhooks.delivery import webhook_delivery_context
 from gateway.webhooks.queue import queue_for
@@ -65,21 +64,21 @@ def _runtime_context(
         )
         await upstream.start()
         quota_store = store if store is not None else open_store(settings.store)
+        metrics = Metrics()
+        identity = await start_identity(
+            settings, quota_store, upstream, metrics, base if sandbox_runner else None
+        )
         app[RUNTIME] = Runtime(
             settings=settings,
-            tokens=StaticTokenSource(settings.tokens),
+            identity=identity,
             store=quota_store,
             upstream=upstream,
-            metrics=Metrics(),
+            metrics=metrics,
             clock=clock,
             ad_accounts=ledger_for(quota_store),
             webhook_queue=queue_for(quota_store),
             role_cache=role_cache_for(quota_store),
         )
-        identity = await start_identity(
-            settings, quota_store, upstream, app[RUNTIME].metrics, base if sandbox_runner else None
-        )
-        app[RUNTIME].identity = identity
         try:
             yield
         finally:

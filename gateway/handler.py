@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from aiohttp import web
 
 from gateway.adaccounts.gate import hold, settle
 from gateway.adaccounts.rules import AdAccountClaim, claim_for, write_rules
+from gateway.bodies import read_body, stream_body
 from gateway.catalog.routes import match_route
 from gateway.charging import charge, refund
 from gateway.development_window import (
@@ -129,9 +130,7 @@ async def _serve(request: web.Request, runtime: Runtime, outcome: Outcome) -> we
     outcome.decision = "admit"
     _note_unversioned(request, runtime, app, facts)
     headers.update(outcome.headers)
-    forward_body = (
-        body if body is not None else await _stream_body(request, settings.max_body_bytes)
-    )
+    forward_body = body if body is not None else await stream_body(request, settings.max_body_bytes)
     try:
         response = await runtime.upstream.forward(
             request,
@@ -175,7 +174,6 @@ async def _authenticate(
     authorization = request.headers.get("Authorization")
     token = bearer_token(authorization)
     identity = runtime.identity
-    assert identity is not None, "build_gateway_app sets runtime.identity"
     resolved = await identity.chain.resolve(token, now)
     refused = check_token(resolved.info if resolved is not None else None, now)
     if refused is not None:
@@ -196,7 +194,7 @@ async def _authenticate(
 async def _classify(request: web.Request, runtime: Runtime) -> tuple[bytes | None, RequestFacts]:
     headers = request.headers
     if needs_body(request.method, headers):
-        body: bytes | None = await _read_body(request, runtime.settings.max_body_bytes)
+        body: bytes | None = await read_body(request, runtime.settings.max_body_bytes)
         facts = classify(request.method, request.raw_path, headers, body)
     else:
         body = None
@@ -253,7 +251,7 @@ async def _check_roles(
     if decision.match is None or not app.enforce_roles:
         return body
     if body is None and wants_body(app, request.method):
-        body = await _read_body(request, runtime.settings.max_body_bytes)
+        body = await read_body(request, runtime.settings.max_body_bytes)
     check = RoleCheck(app, caller.info, facts, decision.match, body, caller.authorization)
     refusal = await check_roles(runtime, check, now)
     if refusal is not None:
@@ -273,7 +271,7 @@ async def _ad_account_claim(
     rules = write_rules(facts, decision.match, app, catalog)
     if rules is not None and body is None:
         # The body names the ad accounts: read it (bounded), then forward it as read.
-        body = await _read_body(request, runtime.settings.max_body_bytes)
+        body = await read_body(request, runtime.settings.max_body_bytes)
     content_type = request.headers.get("Content-Type")
     return body, claim_for(facts, decision.match, catalog, rules, body, content_type)
 
@@ -326,45 +324,6 @@ async def _refund(
     """Give back a call that never reached the upstream; the quota headers after it."""
     states = await refund(runtime, quota, now, what="a call")
     return headers if states is None else rate_limit_headers(states, now)
-
-
-async def _read_body(request: web.Request, limit: int) -> bytes:
-    _check_length(request, limit)
-    data = await request.content.read(limit + 1)
-    while len(data) <= limit:
-        more = await request.content.read(limit + 1 - len(data))
-        if not more:
-            break
-        data += more
-    if len(data) > limit:
-        raise _too_large(limit)
-    return data
-
-
-async def _stream_body(request: web.Request, limit: int) -> bytes | AsyncIterator[bytes] | None:
-    if not request.body_exists:
-        return None
-    _check_length(request, limit)
-    if request.content_length is None:
-        # Chunked upload of unknown size: bounded by reading it whole.
-        return await _read_body(request, limit)
-    return _chunks(request)
-
-
-async def _chunks(request: web.Request) -> AsyncIterator[bytes]:
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        yield chunk
-
-
-def _check_length(request: web.Request, limit: int) -> None:
-    if request.content_length is not None and request.content_length > limit:
-        raise _too_large(limit)
-
-
-def _too_large(limit: int) -> BadRequest:
-    return BadRequest(
-        f"the request body is larger than {limit} bytes", reason="body_too_large", status=413
-    )
 
 
 def _announce_windows(

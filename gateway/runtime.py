@@ -20,7 +20,6 @@ from gateway.roles.cache import MemoryRoleCache, RoleCache
 from gateway.roles.lookup import RoleLookup
 from gateway.settings.model import Settings
 from gateway.tokens.identity import Identity
-from gateway.tokens.model import TokenSource
 from gateway.webhooks.queue import MemoryWebhookQueue, WebhookQueue
 
 Clock = Callable[[], float]
@@ -31,7 +30,8 @@ MEMO_SIZE = 1024
 @dataclass
 class Runtime:
     settings: Settings
-    tokens: TokenSource
+    # Token recognition: static tokens, cache, introspection, members, the flow.
+    identity: Identity
     store: QuotaStore
     upstream: Upstream
     metrics: Metrics
@@ -47,8 +47,6 @@ class Runtime:
     role_lookup: RoleLookup | None = None
     # Development-window notices already logged today.
     notices: OncePerDay = field(default_factory=OncePerDay)
-    # Token recognition beyond the static source (introspection, cache, members, the flow).
-    identity: Identity | None = None
     # Results of the pure steps for repeated calls: classification of body-less requests,
     # and route match plus decision for the same facts and token.
     classified: Memo[Hashable, RequestFacts] = field(default_factory=lambda: Memo(MEMO_SIZE))

@@ -56,7 +56,6 @@ def form_post_page(delivery: Delivery) -> str:
 
 def _flow(request: web.Request) -> OAuthFlow:
     identity = request.app[RUNTIME].identity
-    assert identity is not None, "build_gateway_app sets runtime.identity"
     return identity.flow
 
 

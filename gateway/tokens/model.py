@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Protocol
 
 
 def token_digest(token: str) -> str:
@@ -29,9 +28,3 @@ class TokenInfo:
     def log_id(self) -> str:
         # A short digest prefix identifies a token in logs without revealing it.
         return self.digest[:12]
-
-
-class TokenSource(Protocol):
-    async def lookup(self, token: str) -> TokenInfo | None:
-        """The token's facts, or None when this source does not know it."""
-        ...

@@ -15,8 +15,9 @@ import logging
 
 from aiohttp import web
 
+from gateway.bodies import read_body
 from gateway.catalog.model import Catalog
-from gateway.errors import Refusal, StoreError
+from gateway.errors import GatewayError, Refusal, StoreError
 from gateway.policy_quota import granted_tier
 from gateway.responses import refusal_response
 from gateway.runtime import RUNTIME, Runtime
@@ -49,16 +50,10 @@ def _json(body: dict[str, object]) -> web.Response:
     return web.json_response(body, dumps=lambda v: json.dumps(v, separators=(",", ":")))
 
 
-class _Answer(Exception):
-    def __init__(self, refusal: Refusal) -> None:
-        super().__init__(refusal.message)
-        self.refusal = refusal
-
-
 def _webhook_app(runtime: Runtime, name: str) -> AppConfig:
     app = runtime.settings.apps.get(name)
     if app is None or app.webhook is None:
-        raise _Answer(
+        raise GatewayError(
             _refusal(
                 404, "NOT_FOUND", "No webhook endpoint for this app", reason="webhook_unknown_app"
             )
@@ -75,7 +70,7 @@ async def challenge(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     try:
         app = _webhook_app(runtime, request.match_info["app"])
-    except _Answer as answer:
+    except GatewayError as answer:
         _record(runtime, "-", answer.refusal.reason, answer.refusal.status)
         return refusal_response(answer.refusal)
     code = request.query.get("challengeCode", "")
@@ -99,42 +94,19 @@ async def push(request: web.Request) -> web.Response:
         app = _webhook_app(runtime, request.match_info["app"])
         name = app.name
         response = await _accept(request, runtime, app)
-    except _Answer as answer:
+    except GatewayError as answer:
         _record(runtime, name, answer.refusal.reason, answer.refusal.status)
         return refusal_response(answer.refusal)
     return response
 
 
-async def _read(request: web.Request, limit: int) -> bytes:
-    if request.content_length is not None and request.content_length > limit:
-        raise _Answer(_too_large(limit))
-    body = await request.content.read(limit + 1)
-    while len(body) <= limit:
-        more = await request.content.read(limit + 1 - len(body))
-        if not more:
-            break
-        body += more
-    if len(body) > limit:
-        raise _Answer(_too_large(limit))
-    return body
-
-
-def _too_large(limit: int) -> Refusal:
-    return _refusal(
-        413,
-        "REQUEST_ENTITY_TOO_LARGE",
-        f"the body is larger than {limit} bytes",
-        reason="body_too_large",
-    )
-
-
 async def _accept(request: web.Request, runtime: Runtime, app: AppConfig) -> web.Response:
-    body = await _read(request, runtime.settings.max_body_bytes)
+    body = await read_body(request, runtime.settings.max_body_bytes)
     if not signature_valid(app.client_secret, body, request.headers.get(SIGNATURE_HEADER)):
         log.warning(
             "webhook push for app %s refused: bad or missing %s", app.name, SIGNATURE_HEADER
         )
-        raise _Answer(
+        raise GatewayError(
             _refusal(
                 401,
                 "UNAUTHORIZED",
@@ -145,7 +117,7 @@ async def _accept(request: web.Request, runtime: Runtime, app: AppConfig) -> web
     try:
         parsed = parse_push(body)
     except NotJson as exc:
-        raise _Answer(
+        raise GatewayError(
             _refusal(400, "BAD_REQUEST", str(exc), reason="webhook_bad_request")
         ) from None
     if parsed.is_social_action and social_actions_disabled(app, runtime.settings.catalog):
@@ -168,7 +140,7 @@ async def _accept(request: web.Request, runtime: Runtime, app: AppConfig) -> web
     except StoreError as exc:
         log.warning("webhook push for app %s not queued: %s", app.name, exc)
         # Not acknowledged: LinkedIn retries in 5 minutes.
-        raise _Answer(
+        raise GatewayError(
             _refusal(
                 503,
                 "SERVICE_UNAVAILABLE",

@@ -15,43 +15,17 @@ from collections.abc import AsyncIterator, Sequence
 
 import aiohttp
 from aiohttp import web
-from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-# RFC 9110 §7.6.1: hop-by-hop fields belong to one connection and are not forwarded.
-# Host is rewritten by the client for the upstream; Content-Length is recomputed.
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "content-length",
-    }
-)
+from gateway.proxy import end_to_end
+
+# The gateway's own header filter (RFC 9110 §7.6.1 hop-by-hop fields and those the
+# Connection header names), so the baseline forwards exactly what the gateway does.
+# Content-Length is recomputed by aiohttp on both legs.
+RECOMPUTED = frozenset({"content-length"})
 CHUNK_BYTES = 64 * 1024
 SESSION = web.AppKey("session", aiohttp.ClientSession)
 UPSTREAM = web.AppKey("upstream", str)
-
-
-def end_to_end(headers: CIMultiDictProxy[str]) -> CIMultiDict[str]:
-    """The headers a proxy passes on: all but hop-by-hop ones and those Connection names."""
-    named = {
-        token.strip().lower()
-        for value in headers.getall("Connection", [])
-        for token in value.split(",")
-    }
-    return CIMultiDict(
-        (name, value)
-        for name, value in headers.items()
-        if name.lower() not in HOP_BY_HOP and name.lower() not in named
-    )
 
 
 async def forward(request: web.Request) -> web.StreamResponse:
@@ -59,10 +33,14 @@ async def forward(request: web.Request) -> web.StreamResponse:
     url = URL(request.app[UPSTREAM] + request.raw_path, encoded=True)
     body = request.content if request.body_exists else None
     async with session.request(
-        request.method, url, headers=end_to_end(request.headers), data=body, allow_redirects=False
+        request.method,
+        url,
+        headers=end_to_end(request.headers, RECOMPUTED),
+        data=body,
+        allow_redirects=False,
     ) as upstream:
         response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
-        response.headers.extend(end_to_end(upstream.headers))
+        response.headers.extend(end_to_end(upstream.headers, RECOMPUTED))
         if upstream.content_length is not None:
             response.content_length = upstream.content_length
         await response.prepare(request)

@@ -34,7 +34,9 @@ HOP_BY_HOP = frozenset(
 GATEWAY_ONLY = frozenset({"x-gateway-member"})
 
 
-def _kept(headers: CIMultiDictProxy[str], drop: frozenset[str]) -> CIMultiDict[str]:
+def end_to_end(
+    headers: CIMultiDictProxy[str], drop: frozenset[str] = frozenset()
+) -> CIMultiDict[str]:
     """``headers`` without hop-by-hop fields, those the Connection header names, and ``drop``."""
     connection_listed = {
         token.strip().lower()
@@ -51,14 +53,14 @@ def _kept(headers: CIMultiDictProxy[str], drop: frozenset[str]) -> CIMultiDict[s
 
 
 def forward_headers(headers: CIMultiDictProxy[str], upstream_host: str) -> CIMultiDict[str]:
-    out = _kept(headers, GATEWAY_ONLY)
+    out = end_to_end(headers, GATEWAY_ONLY)
     out["Host"] = upstream_host
     return out
 
 
 def response_headers(headers: CIMultiDictProxy[str]) -> CIMultiDict[str]:
     # The length is recomputed by the streaming response.
-    return _kept(headers, frozenset({"content-length"}))
+    return end_to_end(headers, frozenset({"content-length"}))
 
 
 class Upstream:

@@ -35,6 +35,7 @@ from gateway.policy import (
     check_token,
     decide,
 )
+from gateway.policy_auth import invalid_token
 from gateway.policy_quota import quota_buckets
 from gateway.quota.keys import utc_day
 from gateway.quota.model import BucketSpec, QuotaOutcome
@@ -182,9 +183,7 @@ async def _authenticate(
     app = runtime.settings.apps.get(resolved.info.app)
     if app is None:
         # A token of an app this config does not know is as good as unknown.
-        unknown = check_token(None, now)
-        assert unknown is not None
-        raise GatewayError(unknown)
+        raise GatewayError(invalid_token())
     outcome.app = app.name
     info = await identity.members.resolve(resolved, token, request.headers, app, now)
     outcome.member = info.member or "-"

@@ -83,13 +83,23 @@ def check_token(info: TokenInfo | None, now: float) -> Refusal | None:
     A token whose ``expires_at`` equals ``now`` has expired: its lifetime is over.
     """
     if info is None:
-        return _unauthorized("invalid_token", "Invalid access token")
+        return invalid_token()
     if info.expires_at is not None and info.expires_at <= now:
-        return _unauthorized(
-            "expired_token",
-            "The token used in the request has expired",
-            service_error_code=EXPIRED_TOKEN_CODE,
-            code="EXPIRED_ACCESS_TOKEN",
-            description="The access token expired",
-        )
+        return expired_token()
     return None
+
+
+def invalid_token() -> Refusal:
+    """401 for a token no source knows (LinkedIn's 65600)."""
+    return _unauthorized("invalid_token", "Invalid access token")
+
+
+def expired_token() -> Refusal:
+    """401 for a token whose lifetime is over (LinkedIn's 65602 EXPIRED_ACCESS_TOKEN)."""
+    return _unauthorized(
+        "expired_token",
+        "The token used in the request has expired",
+        service_error_code=EXPIRED_TOKEN_CODE,
+        code="EXPIRED_ACCESS_TOKEN",
+        description="The access token expired",
+    )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gateway.errors import GatewayError
-from gateway.policy_auth import check_token
+from gateway.policy_auth import expired_token
 from gateway.tokens.cache import Cached, Negative, TokenCache
 from gateway.tokens.introspection import Active, IntrospectionSource, IntrospectionUnavailable
 from gateway.tokens.model import TokenInfo, token_digest
@@ -75,9 +75,7 @@ class TokenChain:
             raise GatewayError(revoked_token())
         if known.status == "expired":
             # Introspection's word is final even when its expires_at disagrees with our clock.
-            refusal = check_token(TokenInfo(digest, "", None, frozenset(), now), now)
-            assert refusal is not None
-            raise GatewayError(refusal)
+            raise GatewayError(expired_token())
         return None
 
     def evict_on_dead_answer(self, resolved: Resolved) -> Callable[[bytes], Awaitable[None]] | None:

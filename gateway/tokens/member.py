@@ -22,7 +22,7 @@ from gateway.catalog.routes import match_route
 from gateway.errors import GatewayError, StoreError, UpstreamError
 from gateway.metrics import Metrics
 from gateway.policy import Admit, decide
-from gateway.policy_auth import check_token
+from gateway.policy_auth import expired_token
 from gateway.proxy import Upstream
 from gateway.quota.store import QuotaStore
 from gateway.restli import classify
@@ -175,9 +175,7 @@ class MemberResolver:
         await self._cache.evict(info.digest)
         if code == REVOKED_TOKEN_CODE:
             raise GatewayError(revoked_token())
-        refusal = check_token(replace(info, expires_at=0.0), 0.0)
-        assert refusal is not None
-        raise GatewayError(refusal)
+        raise GatewayError(expired_token())
 
     async def _charge(self, app: AppConfig, info: TokenInfo, way: Way, now: float) -> None:
         """Count the lookup against the app's and the member's quota, as LinkedIn does."""

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
+from linkedin_api.common import constants
 
 from gateway.app import build_gateway_app
 from gateway.quota.store import QuotaStore
@@ -46,3 +47,18 @@ def start_gateway(
         return await aiohttp_server(app)
 
     return start
+
+
+@pytest.fixture
+def point_sdk() -> Iterator[Callable[[TestServer], None]]:
+    """Point the official SDK at a gateway; the SDK's base URLs are restored afterwards."""
+    saved = (constants.VERSIONED_BASE_URL, constants.NON_VERSIONED_BASE_URL)
+
+    def point(gateway: TestServer) -> None:
+        base = str(gateway.make_url("")).rstrip("/")
+        # The SDK reads these module constants at call time (linkedin-facts §8).
+        constants.VERSIONED_BASE_URL = f"{base}/rest"
+        constants.NON_VERSIONED_BASE_URL = f"{base}/v2"
+
+    yield point
+    constants.VERSIONED_BASE_URL, constants.NON_VERSIONED_BASE_URL = saved

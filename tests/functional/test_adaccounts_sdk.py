@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
 from linkedin_api.clients.restli.client import RestliClient
-from linkedin_api.common import constants
 
 from gateway.runtime import RUNTIME
 from tests.functional.adaccounts_harness import (
@@ -22,20 +21,6 @@ from tests.functional.adaccounts_harness import (
     new_account,
     start,
 )
-
-
-@pytest.fixture
-def point_sdk() -> Iterator[Callable[[TestServer], None]]:
-    saved = (constants.VERSIONED_BASE_URL, constants.NON_VERSIONED_BASE_URL)
-
-    def point(gateway: TestServer) -> None:
-        base = str(gateway.make_url("")).rstrip("/")
-        # The SDK reads these module constants at call time (linkedin-facts §8).
-        constants.VERSIONED_BASE_URL = f"{base}/rest"
-        constants.NON_VERSIONED_BASE_URL = f"{base}/v2"
-
-    yield point
-    constants.VERSIONED_BASE_URL, constants.NON_VERSIONED_BASE_URL = saved
 
 
 async def sdk(method: str, **kwargs: Any) -> Any:

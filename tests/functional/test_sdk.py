@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestServer
 from linkedin_api.clients.restli.client import RestliClient
-from linkedin_api.common import constants
 
 from tests.functional.gateway_harness import member_token
 
 Start = Callable[..., Awaitable[TestServer]]
 VERSION = "202505"
 LONG_IDS = [f"urn:li:organization:{100000 + i}" for i in range(300)]
-
-
-@pytest.fixture
-def point_sdk() -> Iterator[Callable[[TestServer], None]]:
-    saved = (constants.VERSIONED_BASE_URL, constants.NON_VERSIONED_BASE_URL)
-
-    def point(gateway: TestServer) -> None:
-        base = str(gateway.make_url("")).rstrip("/")
-        # The SDK reads these module constants at call time (facts §8).
-        constants.VERSIONED_BASE_URL = f"{base}/rest"
-        constants.NON_VERSIONED_BASE_URL = f"{base}/v2"
-
-    yield point
-    constants.VERSIONED_BASE_URL, constants.NON_VERSIONED_BASE_URL = saved
 
 
 async def call(fn: Callable[..., Any], /, **kwargs: Any) -> Any:

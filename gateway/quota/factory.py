@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
+from redis.asyncio.connection import parse_url
+
 from gateway.quota.memory import MemoryStore
-from gateway.quota.redis_store import RedisStore
+from gateway.quota.redis_store import RedisStore, split_timeouts
+from gateway.quota.resp_client import endpoint_from_url
 from gateway.quota.store import QuotaStore
 
 REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
@@ -15,15 +18,31 @@ def open_store(url: str) -> QuotaStore:
     """``memory://`` for one process, ``redis://``/``rediss://``/``unix://`` for shared
     counting. Nothing connects here: the first operation (or ``ping``) does.
     """
+    check_store_url(url)
+    if urlsplit(url).scheme.lower() == "memory":
+        return MemoryStore()
+    return RedisStore.from_url(url)
+
+
+def check_store_url(url: str) -> None:
+    """Raises ``ValueError`` for any URL ``open_store`` (or the first connection) would
+    refuse, parsing it exactly as they do and connecting nowhere; the message never
+    carries the URL's password. ``check-config`` and the loader use it.
+    """
     scheme = urlsplit(url).scheme.lower()
     if scheme == "memory":
-        return MemoryStore()
-    if scheme in REDIS_SCHEMES:
-        return RedisStore.from_url(url)
-    raise ValueError(
-        f"unknown store scheme {scheme!r} in {_without_password(url)!r}: "
-        "use memory:// or redis://host:port/db"
-    )
+        return
+    if scheme not in REDIS_SCHEMES:
+        raise ValueError(
+            f"unknown store scheme {scheme!r} in {_without_password(url)!r}: "
+            "use memory:// or redis://host:port/db"
+        )
+    try:
+        plain_url, _, _ = split_timeouts(url)
+        parse_url(plain_url)
+        endpoint_from_url(plain_url)
+    except ValueError as exc:
+        raise ValueError(f"store URL {_without_password(url)!r}: {exc}") from None
 
 
 def _without_password(url: str) -> str:

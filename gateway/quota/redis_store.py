@@ -15,7 +15,7 @@ import re
 from collections.abc import Awaitable, Sequence
 from importlib.resources import files
 from typing import TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode
 from uuid import uuid4
 
 import redis.asyncio
@@ -203,18 +203,24 @@ class RedisStore:
 
 def split_timeouts(url: str) -> tuple[str, float, float]:
     """``url`` without the gateway's timeout parameters, and their values in seconds."""
-    parts = urlsplit(url)
+    # Cut the query out of the text instead of round-tripping through urlunsplit, which
+    # turns ``unix:///run/redis.sock`` (empty authority) into ``unix:/run/redis.sock``, a
+    # URL redis-py no longer accepts.
+    base, _, rest = url.partition("?")
+    query, hash_mark, fragment = rest.partition("#")
     socket_timeout = DEFAULT_SOCKET_TIMEOUT
     connect_timeout = DEFAULT_CONNECT_TIMEOUT
     kept: list[tuple[str, str]] = []
-    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+    for name, value in parse_qsl(query, keep_blank_values=True):
         if name == "socket_timeout":
             socket_timeout = _seconds(name, value)
         elif name == "connect_timeout":
             connect_timeout = _seconds(name, value)
         else:
             kept.append((name, value))
-    return urlunsplit(parts._replace(query=urlencode(kept))), socket_timeout, connect_timeout
+    kept_query = urlencode(kept)
+    plain = f"{base}{'?' if kept_query else ''}{kept_query}{hash_mark}{fragment}"
+    return plain, socket_timeout, connect_timeout
 
 
 def _seconds(name: str, value: str) -> float:

@@ -20,6 +20,7 @@ from gateway.catalog.loader import load_catalog
 from gateway.catalog.model import Catalog
 from gateway.errors import ConfigError, ConfigProblem
 from gateway.oauth.config import parse_app_oauth, parse_oauth_section
+from gateway.quota.factory import check_store_url
 from gateway.quota.model import Window
 from gateway.route_limits import read_route_limits
 from gateway.settings.model import (
@@ -85,7 +86,6 @@ TOKEN_KEYS = frozenset({"token", "sha256", "app", "member", "scopes", "expires_a
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 MEMBER_RE = re.compile(r"^urn:li:[A-Za-z]+:[A-Za-z0-9_-]+$")
-STORE_SCHEMES = ("memory://", "redis://", "rediss://", "unix://")
 
 
 def default_config_path() -> str:
@@ -268,10 +268,15 @@ class _Loader:
         return None
 
     def _store(self, value: object) -> str | None:
-        if isinstance(value, str) and value.startswith(STORE_SCHEMES):
-            return value
-        self.fail("store", f"must start with one of {', '.join(STORE_SCHEMES)}, not {value!r}")
-        return None
+        if not isinstance(value, str):
+            self.fail("store", f"must be a store URL (memory:// or redis://...), not {value!r}")
+            return None
+        try:
+            check_store_url(value)
+        except ValueError as exc:
+            self.fail("store", str(exc))
+            return None
+        return value
 
     def _enum(self, kind: type[E], value: object, path: str) -> E | None:
         members = {member.value: member for member in kind}

@@ -48,7 +48,7 @@ class RedisEvictions:
             except (RedisError, OSError, TimeoutError) as exc:
                 log.warning("token eviction subscription lost: %s", type(exc).__name__)
             finally:
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()
             await asyncio.sleep(RESUBSCRIBE_SECONDS)
 
     def _deliver(self, data: object, forget: Callable[[str], None]) -> None:

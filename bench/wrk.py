@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 # wrk prints latencies with a unit; these turn each into milliseconds.
 _UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -18,6 +19,9 @@ _LATENCY = re.compile(r"^\s+(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m)\s*$", re.M)
 _TOTAL = re.compile(r"^\s+(\d+) requests in ([\d.]+)(us|ms|s|m),", re.M)
 _NON_2XX = re.compile(r"^\s+Non-2xx or 3xx responses: (\d+)", re.M)
 _SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", re.M)
+
+
+PACE_SCRIPT = Path(__file__).resolve().parent / "pace.lua"
 
 
 class WrkError(Exception):
@@ -72,8 +76,13 @@ def run_wrk(
     seconds: float,
     connections: int,
     threads: int = 1,
+    pace_ms: float | None = None,
 ) -> WrkReport:
-    """One wrk run against ``url``; keep-alive connections, every request alike."""
+    """One wrk run against ``url``; keep-alive connections, every request alike.
+
+    ``pace_ms`` makes each connection wait that long before its next request, which holds
+    the rate near ``connections * 1000 / (pace_ms + latency)`` instead of the maximum.
+    """
     argv = [
         wrk_binary(),
         f"--threads={threads}",
@@ -84,7 +93,11 @@ def run_wrk(
     ]
     for name, value in headers.items():
         argv += ["--header", f"{name}: {value}"]
+    if pace_ms is not None:
+        argv += ["--script", str(PACE_SCRIPT)]
     argv.append(url)
+    if pace_ms is not None:
+        argv += ["--", str(round(pace_ms))]
     try:
         done = subprocess.run(
             argv, capture_output=True, text=True, timeout=seconds + 30, check=False

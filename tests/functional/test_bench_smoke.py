@@ -71,3 +71,33 @@ def test_bench_measures_every_target_and_exits_by_itself(redis_url: str) -> None
     table_lines = done.stderr.splitlines()
     for target in names:
         assert any(line.startswith(target + " ") for line in table_lines), done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+@pytest.mark.timeout(120)
+def test_soak_reports_memory_and_descriptors_and_exits_by_itself(redis_url: str) -> None:
+    native_tools()
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "soak.py"), "--minutes", "0.05",
+         "--failures", "50", "--sample-seconds", "0.5", "--capacity-seconds", "1",
+         "--json"],
+        cwd=REPO,
+        env={**os.environ, "REDIS_URL": redis_url},
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    soaked = result["soak"]
+    assert soaked["capacity_rps"] > 0 and soaked["paced_rps"] > 0
+    assert soaked["errors"] == 0
+    assert soaked["rss_after_warmup_kib"] > 0
+    kinds = {failure["kind"]: failure for failure in result["failures"]}
+    assert set(kinds) == {"refused", "reset", "timeout"}
+    for failure in kinds.values():
+        assert failure["failures"] >= 50
+        assert failure["fds_before"] > 0 and failure["fds_after"] > 0

@@ -17,6 +17,7 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
+from gateway.event_loop import loop_factory
 from gateway.proxy import end_to_end
 
 # The gateway's own header filter (RFC 9110 §7.6.1 hop-by-hop fields and those the
@@ -74,8 +75,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
+    # The gateway's own loop choice (GATEWAY_EVENT_LOOP), so both proxies run on the same.
     web.run_app(
-        make_app(args.upstream), host=args.host, port=args.port, access_log=None, print=None
+        make_app(args.upstream),
+        host=args.host,
+        port=args.port,
+        access_log=None,
+        print=None,
+        loop=loop_factory()(),
     )
 
 

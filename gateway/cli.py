@@ -15,6 +15,7 @@ from aiohttp import web
 from gateway import __version__, logs
 from gateway.adaccounts import cli as ad_accounts_cli
 from gateway.errors import ConfigError
+from gateway.event_loop import loop_factory, loop_name
 from gateway.settings.loader import default_config_path, load_settings
 from gateway.settings.model import Settings
 
@@ -116,7 +117,13 @@ def _serve(config: str | None, level: str) -> int:
         _print_problems(exc)
         return 1
     try:
-        asyncio.run(_run(settings, handler, demo=settings.source == default_config_path()))
+        new_loop = loop_factory()
+    except ValueError as exc:
+        print(f"linkedin-gateway: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with asyncio.Runner(loop_factory=new_loop) as runner:
+            runner.run(_run(settings, handler, demo=settings.source == default_config_path()))
     finally:
         handler.flush()
     return 0
@@ -147,15 +154,16 @@ async def _run(settings: Settings, handler: logging.Handler, *, demo: bool) -> N
             ),
             flush=True,
         )
+    loop = asyncio.get_running_loop()
     logging.getLogger("gateway").info(
-        "listening on http://%s (upstream %s at %s, store %s)",
+        "listening on http://%s (upstream %s at %s, store %s, %s loop)",
         listen,
         upstream,
         gateway_app[UPSTREAM_BASE],
         settings.store,
+        loop_name(loop),
     )
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)

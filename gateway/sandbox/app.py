@@ -18,6 +18,7 @@ import uuid
 from aiohttp import web
 
 from gateway.errors import GatewayError
+from gateway.event_loop import loop_factory
 from gateway.request_facts import RequestFacts
 from gateway.restli import classify, needs_body
 from gateway.sandbox.handlers import Call, answer
@@ -58,6 +59,10 @@ def make_sandbox_app(*, member: str = DEFAULT_MEMBER) -> web.Application:
 
 def run_sandbox(host: str, port: int) -> None:
     """Serve a sandbox on ``host:port`` (0 picks a free port) until interrupted."""
+    try:
+        new_loop = loop_factory()
+    except ValueError as exc:
+        raise SystemExit(f"linkedin-gateway sandbox: {exc}") from None
     family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
     # Binding first tells us the real port to print, also when port 0 was asked for.
     sock = socket.create_server((host, port), family=family)
@@ -65,7 +70,7 @@ def run_sandbox(host: str, port: int) -> None:
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     url = f"http://{shown}:{bound_port}"
     print(f"LinkedIn sandbox listening on {url} (APIs at {url}/rest and {url}/v2)", flush=True)
-    web.run_app(make_sandbox_app(), sock=sock, print=None)
+    web.run_app(make_sandbox_app(), sock=sock, print=None, loop=new_loop())
 
 
 async def _add_linkedin_headers(request: web.Request, response: web.StreamResponse) -> None:

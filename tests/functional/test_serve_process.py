@@ -70,3 +70,44 @@ def test_serve_on_demo_defaults_answers_logs_and_stops_cleanly() -> None:
     assert "status=200" in access[0]
     assert "demo-alice" not in err
     assert "stopped" in err
+    # uvloop is a dependency on this platform: the gateway runs on it unless told otherwise.
+    assert "uvloop loop)" in err
+
+
+def test_serve_runs_on_the_loop_the_environment_names() -> None:
+    port, admin = free_port(), free_port()
+    env = {**os.environ, "GATEWAY_LISTEN": f"127.0.0.1:{port}",
+           "GATEWAY_ADMIN_LISTEN": f"127.0.0.1:{admin}", "GATEWAY_EVENT_LOOP": "asyncio"}  # fmt: skip
+    env.pop("GATEWAY_CONFIG", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_listening(port, proc)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0
+    assert "asyncio loop)" in err
+
+
+def test_an_unknown_loop_is_one_line_and_exit_2() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "serve"],
+        env={**os.environ, "GATEWAY_EVENT_LOOP": "twisted"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "linkedin-gateway: GATEWAY_EVENT_LOOP='twisted': expected one of auto, uvloop, asyncio"
+    ]

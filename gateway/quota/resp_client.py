@@ -14,6 +14,7 @@ import asyncio
 import ssl
 from collections import deque
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from gateway.quota.resp import ProtocolError, Reply, ReplyError, ReplyParser, encode_command
@@ -142,8 +143,9 @@ class _Connection(asyncio.Protocol):
         self.alive = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # A stream transport, though not always an asyncio.Transport subclass: uvloop's
+        # TCPTransport implements the same methods without inheriting from it.
+        self._transport = cast(asyncio.Transport, transport)
         self.alive = True
 
     def send(self, command: bytes) -> asyncio.Future[Reply]:

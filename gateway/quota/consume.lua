@@ -9,10 +9,24 @@
 -- ARGV[5 + 3(i-1)]  limit of bucket i, -1 when unlimited
 -- ARGV[6 + 3(i-1)]  window kind of bucket i: 'd' utc-day counter, 'r' rolling-24h set
 -- ARGV[7 + 3(i-1)]  member id of this call in bucket i's rolling set ('' for 'd')
+-- ARGV[#ARGV]       deadline, epoch seconds on Redis's clock ('' for none); always last
 --
 -- Returns {admitted (1 or 0), used_1, oldest_1, used_2, oldest_2, ...}: used counts this
 -- call when admitted; oldest is the lowest rolling score as a string ('' if none), a string
--- because Lua numbers become integers in Redis replies.
+-- because Lua numbers become integers in Redis replies. A script that starts after its
+-- deadline returns {-1, Redis's time as a string} and changes nothing.
+
+-- The gateway stops waiting for this reply at the deadline and refuses the call; a script
+-- that Redis runs later (it was paused, or busy) must then count nothing, or a refused call
+-- would be charged. Redis's own clock decides, so no reply is needed to learn the outcome.
+local deadline = tonumber(ARGV[#ARGV])
+if deadline then
+  local clock = redis.call('TIME')
+  local redis_now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+  if redis_now > deadline then
+    return {-1, string.format('%.6f', redis_now)}
+  end
+end
 
 local n = #KEYS
 local used = {}

@@ -38,7 +38,7 @@ def check_store_url(url: str) -> None:
             "use memory:// or redis://host:port/db"
         )
     try:
-        plain_url, _, _ = split_timeouts(url)
+        plain_url = split_timeouts(url).url
         parse_url(plain_url)
         endpoint_from_url(plain_url)
     except ValueError as exc:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Awaitable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from importlib.resources import files
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 from urllib.parse import parse_qsl, urlencode
 from uuid import uuid4
 
@@ -39,6 +40,9 @@ from gateway.quota.windows import counted_window, counter_key, reset_at, rolling
 
 DEFAULT_SOCKET_TIMEOUT = 0.5
 DEFAULT_CONNECT_TIMEOUT = 1.0
+# Seconds a consume script may start past the moment the gateway stops waiting for it,
+# on Redis's clock: room for a Redis clock that runs ahead of the gateway host's.
+DEFAULT_CLOCK_ALLOWANCE = 0.0
 # Concurrent calls share this many connections per process and queue for a free one
 # instead of opening one connection per request; the queue wait is bounded by the connect
 # plus the socket timeout: the longest one call can take before it fails anyway.
@@ -56,6 +60,8 @@ CONSUME = LuaScript(CONSUME_LUA)
 REFUND = LuaScript(REFUND_LUA)
 PEEK = LuaScript(PEEK_LUA)
 PING = encode_command(["PING"])
+# consume.lua's first reply item when the script started after its deadline.
+LATE = -1
 
 _KIND = {Window.UTC_DAY: "d", Window.ROLLING_24H: "r"}
 _APP_TAG = re.compile(r"\{([^}]*)\}")
@@ -63,16 +69,47 @@ _APP_TAG = re.compile(r"\{([^}]*)\}")
 T = TypeVar("T")
 
 
+class StoreURL(NamedTuple):
+    """A store URL without the gateway's own parameters, and their values in seconds."""
+
+    url: str
+    socket_timeout: float
+    connect_timeout: float
+    clock_allowance: float = DEFAULT_CLOCK_ALLOWANCE
+
+
 class RedisStore:
     """Counts in Redis. The store owns ``client`` (and ``resp``) and closes them in ``close``.
 
     ``resp``, when given, carries consume, refund, peek and ping; ``client`` then serves
     everything else (other features' keys) and is only connected when first used.
+
+    Each consume carries a deadline on Redis's clock: ``wall_clock()`` when the command
+    leaves plus ``reply_timeout`` (the longest the store waits for a reply; by default the
+    client's socket timeout, None: no deadline) plus ``clock_allowance``. A script that
+    Redis starts later counts nothing, so a consume the gateway gave up on is never charged
+    once a stalled Redis runs it. This assumes the two clocks agree within the reply
+    timeout plus the allowance; a Redis clock further ahead refuses every consume, and the
+    error says so. The wall clock dates deadlines only: windows still use the ``now``
+    callers pass.
     """
 
-    def __init__(self, client: redis.asyncio.Redis, *, resp: RespClient | None = None) -> None:
+    def __init__(
+        self,
+        client: redis.asyncio.Redis,
+        *,
+        resp: RespClient | None = None,
+        reply_timeout: float | None = None,
+        clock_allowance: float = DEFAULT_CLOCK_ALLOWANCE,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self._client = client
         self._resp = resp
+        if reply_timeout is None:
+            configured = client.connection_pool.connection_kwargs.get("socket_timeout")
+            reply_timeout = float(configured) if isinstance(configured, int | float) else None
+        self._deadline_span = None if reply_timeout is None else reply_timeout + clock_allowance
+        self._wall_clock = wall_clock
         self._scripts: dict[LuaScript, AsyncScript] = {
             script: client.register_script(script.text) for script in (CONSUME, REFUND, PEEK)
         }
@@ -88,7 +125,7 @@ class RedisStore:
         ``RespClient`` does not know (see ``resp_client.KNOWN_QUERY``) gets a store that
         sends everything through redis-py.
         """
-        plain_url, socket_timeout, connect_timeout = split_timeouts(url)
+        plain_url, socket_timeout, connect_timeout, clock_allowance = split_timeouts(url)
         pool = redis.asyncio.BlockingConnectionPool.from_url(
             plain_url,
             socket_timeout=socket_timeout,
@@ -111,7 +148,7 @@ class RedisStore:
                 connections=FAST_CONNECTIONS,
             )
         )
-        return cls(client, resp=resp)
+        return cls(client, resp=resp, reply_timeout=socket_timeout, clock_allowance=clock_allowance)
 
     async def consume(self, buckets: Sequence[BucketSpec], now: float) -> QuotaOutcome:
         if not buckets:
@@ -127,7 +164,11 @@ class RedisStore:
         ]
         for spec, window, member in zip(buckets, windows, members, strict=True):
             args += [-1 if spec.limit is None else spec.limit, _KIND[window], member]
-        reply = _as_list(await self._call("consume", keys, self._run(CONSUME, keys, args)))
+        reply = _as_list(
+            await self._call("consume", keys, self._run(CONSUME, keys, args, dated=True))
+        )
+        if _as_int(reply[0]) == LATE:
+            raise self._late(keys, _as_text(reply[1]))
         admitted = _as_int(reply[0]) == 1
         states = _states(buckets, reply[1:], now)
         if not admitted:
@@ -177,17 +218,42 @@ class RedisStore:
             await self._call("close", [], self._resp.close())
         await self._call("close", [], self._client.aclose())
 
-    async def _run(self, script: LuaScript, keys: list[str], args: list[Arg]) -> object:
+    async def _run(
+        self, script: LuaScript, keys: list[str], args: list[Arg], *, dated: bool = False
+    ) -> object:
+        """Run ``script``; ``dated`` appends its deadline as the last argument, dated as
+        late as this client allows: when the command is queued on a ready connection."""
         resp = self._resp
         if resp is None:
+            if dated:
+                args = [*args, self._deadline()]
             return await self._scripts[script](keys=keys, args=args)
         try:
-            return await resp.call(script.evalsha(keys, args))
+            return await resp.call_built(lambda: script.evalsha(keys, self._dated(args, dated)))
         except ReplyError as exc:
             # A restarted or flushed Redis forgets its scripts; EVAL runs and re-caches it.
             if exc.code != "NOSCRIPT":
                 raise
-        return await resp.call(script.eval(keys, args))
+        return await resp.call_built(lambda: script.eval(keys, self._dated(args, dated)))
+
+    def _dated(self, args: list[Arg], dated: bool) -> list[Arg]:
+        return [*args, self._deadline()] if dated else args
+
+    def _deadline(self) -> str:
+        span = self._deadline_span
+        return "" if span is None else repr(self._wall_clock() + span)
+
+    def _late(self, keys: Sequence[str], redis_time: str) -> StoreError:
+        """A consume that Redis refused as late, yet whose reply reached us: only a Redis
+        clock ahead of ours does that (a truly late reply finds nobody waiting)."""
+        tag = _APP_TAG.search(keys[0]) if keys else None
+        where = f" for app {tag.group(1)!r}" if tag else ""
+        ahead = float(redis_time) - self._wall_clock()
+        return StoreError(
+            f"quota store consume refused as late{where}: Redis's clock is {ahead:.3f} s "
+            "ahead of this host's, more than the store's socket_timeout plus clock_allowance; "
+            "nothing was counted"
+        )
 
     async def _call(self, operation: str, keys: Sequence[str], call: Awaitable[T]) -> T:
         try:
@@ -201,8 +267,9 @@ class RedisStore:
             ) from exc
 
 
-def split_timeouts(url: str) -> tuple[str, float, float]:
-    """``url`` without the gateway's timeout parameters, and their values in seconds."""
+def split_timeouts(url: str) -> StoreURL:
+    """``url`` without the gateway's parameters (``socket_timeout``, ``connect_timeout``,
+    ``clock_allowance``), and their values in seconds."""
     # Cut the query out of the text instead of round-tripping through urlunsplit, which
     # turns ``unix:///run/redis.sock`` (empty authority) into ``unix:/run/redis.sock``, a
     # URL redis-py no longer accepts.
@@ -210,26 +277,30 @@ def split_timeouts(url: str) -> tuple[str, float, float]:
     query, hash_mark, fragment = rest.partition("#")
     socket_timeout = DEFAULT_SOCKET_TIMEOUT
     connect_timeout = DEFAULT_CONNECT_TIMEOUT
+    clock_allowance = DEFAULT_CLOCK_ALLOWANCE
     kept: list[tuple[str, str]] = []
     for name, value in parse_qsl(query, keep_blank_values=True):
         if name == "socket_timeout":
             socket_timeout = _seconds(name, value)
         elif name == "connect_timeout":
             connect_timeout = _seconds(name, value)
+        elif name == "clock_allowance":
+            clock_allowance = _seconds(name, value, zero=True)
         else:
             kept.append((name, value))
     kept_query = urlencode(kept)
     plain = f"{base}{'?' if kept_query else ''}{kept_query}{hash_mark}{fragment}"
-    return plain, socket_timeout, connect_timeout
+    return StoreURL(plain, socket_timeout, connect_timeout, clock_allowance)
 
 
-def _seconds(name: str, value: str) -> float:
+def _seconds(name: str, value: str, *, zero: bool = False) -> float:
     try:
         seconds = float(value)
     except ValueError:
         seconds = math.nan
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise ValueError(f"store URL parameter {name}={value!r}: expected seconds > 0")
+    if not (math.isfinite(seconds) and (seconds > 0 or (zero and seconds == 0))):
+        bound = ">= 0" if zero else "> 0"
+        raise ValueError(f"store URL parameter {name}={value!r}: expected seconds {bound}")
     return seconds
 
 

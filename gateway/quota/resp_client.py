@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -252,12 +253,19 @@ class RespClient:
         Raises ``ReplyError`` for an error reply, ``OSError`` when Redis cannot be reached
         or does not answer in time, ``ProtocolError`` on garbage.
         """
+        return await self.call_built(lambda: command)
+
+    async def call_built(self, build: Callable[[], bytes]) -> Reply:
+        """Like ``call``, with the command built by ``build`` once a connection is ready,
+        in the same step that queues it: a command dated by the clock (a deadline) is dated
+        when its reply timeout starts, not before a connect that may take a while.
+        """
         slot = self._next
         self._next = (slot + 1) % len(self._slots)
         connection = self._slots[slot]
         if connection is None or not connection.alive:
             connection = await self._connect_slot(slot)
-        reply = await connection.send(command)
+        reply = await connection.send(build())
         if isinstance(reply, ReplyError):
             raise reply
         return reply

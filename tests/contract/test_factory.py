@@ -67,24 +67,37 @@ def test_an_unknown_scheme_error_hides_the_password() -> None:
     [
         (
             "redis://h:6379/0",
-            ("redis://h:6379/0", DEFAULT_SOCKET_TIMEOUT, DEFAULT_CONNECT_TIMEOUT),
+            ("redis://h:6379/0", DEFAULT_SOCKET_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, 0.0),
         ),
-        ("redis://h:6379/0?socket_timeout=0.2", ("redis://h:6379/0", 0.2, DEFAULT_CONNECT_TIMEOUT)),
-        ("redis://h/0?connect_timeout=3&db=2", ("redis://h/0?db=2", DEFAULT_SOCKET_TIMEOUT, 3.0)),
+        (
+            "redis://h:6379/0?socket_timeout=0.2",
+            ("redis://h:6379/0", 0.2, DEFAULT_CONNECT_TIMEOUT, 0.0),
+        ),
+        (
+            "redis://h/0?connect_timeout=3&db=2",
+            ("redis://h/0?db=2", DEFAULT_SOCKET_TIMEOUT, 3.0, 0.0),
+        ),
         (
             "rediss://:pw@h/1?max_connections=9&socket_timeout=1&connect_timeout=2",
-            ("rediss://:pw@h/1?max_connections=9", 1.0, 2.0),
+            ("rediss://:pw@h/1?max_connections=9", 1.0, 2.0, 0.0),
         ),
+        (
+            "redis://h/0?clock_allowance=0.25&socket_timeout=1",
+            ("redis://h/0", 1.0, DEFAULT_CONNECT_TIMEOUT, 0.25),
+        ),
+        ("redis://h/0?clock_allowance=0", ("redis://h/0", 0.5, 1.0, 0.0)),
     ],
 )
-def test_timeouts_are_taken_out_of_the_url(url: str, expected: tuple[str, float, float]) -> None:
+def test_timeouts_are_taken_out_of_the_url(
+    url: str, expected: tuple[str, float, float, float]
+) -> None:
     assert split_timeouts(url) == expected
 
 
 @pytest.mark.parametrize(
     "query",
     ["socket_timeout=abc", "socket_timeout=0", "connect_timeout=-1", "connect_timeout=nan",
-     "socket_timeout=inf", "connect_timeout="],
+     "socket_timeout=inf", "connect_timeout=", "clock_allowance=-0.1", "clock_allowance=x"],
 )  # fmt: skip
 def test_a_bad_timeout_is_refused(query: str) -> None:
     name = query.partition("=")[0]

@@ -337,14 +337,19 @@ async def test_consume_is_one_round_trip(
 
         monkeypatch.setattr(redis_subject.client, "execute_command", counting)
     else:
-        call = resp.call
+        call_built = resp.call_built
 
-        async def counting_resp(command: bytes) -> Reply:
-            # "*N\r\n$len\r\nNAME\r\n...": the third line names the command.
-            sent.append(command.split(b"\r\n")[2].decode())
-            return await call(command)
+        async def counting_resp(build: Callable[[], bytes]) -> Reply:
+            def recording() -> bytes:
+                command = build()
+                # "*N\r\n$len\r\nNAME\r\n...": the third line names the command.
+                sent.append(command.split(b"\r\n")[2].decode())
+                return command
 
-        monkeypatch.setattr(resp, "call", counting_resp)
+            return await call_built(recording)
+
+        # ``call`` goes through ``call_built`` too: every command is seen here.
+        monkeypatch.setattr(resp, "call_built", counting_resp)
 
     outcome = await redis_subject.store.consume(buckets, NOW)
 

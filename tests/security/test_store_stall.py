@@ -1,0 +1,196 @@
+"""A stalled Redis must not charge the calls the gateway refused while it waited.
+
+Redis is paused with SIGSTOP: the gateway times out and answers 503, yet the consume
+scripts it sent wait in Redis's socket buffer. On SIGCONT Redis runs them; each must see
+that its deadline has passed and count nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import redis.asyncio
+from aiohttp.test_utils import TestServer
+
+from gateway.app import build_gateway_app
+from gateway.errors import StoreError
+from gateway.quota.keys import bucket_key
+from gateway.quota.model import BucketSpec, Window
+from gateway.quota.redis_store import RedisStore
+from gateway.settings.loader import load_settings
+from tests.functional.gateway_harness import gateway_yaml, member_token, write_config
+from tests.redis_server import RedisServer, RedisUnavailable, start_redis_server, unique_app
+
+pytestmark = pytest.mark.redis
+
+# The store gives up on a reply after this long: the stall outlasts it many times over.
+TIMEOUT = "socket_timeout=0.3&connect_timeout=1"
+STALLED_CALLS = 8
+WAIT = 20.0
+
+ServerFactory = Callable[..., Awaitable[TestServer]]
+
+
+@pytest.fixture
+def server() -> Iterator[RedisServer]:
+    """A private redis-server: this test pauses it, which a shared one must never be."""
+    try:
+        started = start_redis_server()
+    except RedisUnavailable as exc:
+        pytest.skip(f"needs redis-server on PATH: {exc}")
+    try:
+        yield started
+    finally:
+        if started.process.poll() is None:
+            os.kill(started.process.pid, signal.SIGCONT)
+        started.stop()
+
+
+async def scripts_run(inspector: redis.asyncio.Redis) -> int:
+    stats: dict[str, Any] = await inspector.info("commandstats")
+    return sum(
+        int(stats.get(f"cmdstat_{name}", {}).get("calls", 0)) for name in ("evalsha", "eval")
+    )
+
+
+async def until_scripts_run(inspector: redis.asyncio.Redis, count: int) -> None:
+    """Wait (bounded) until Redis has run ``count`` scripts: the stalled ones included."""
+
+    async def poll() -> None:
+        while await scripts_run(inspector) < count:  # noqa: ASYNC110 - the state is in Redis
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(poll(), WAIT)
+
+
+def pause(server: RedisServer) -> None:
+    os.kill(server.process.pid, signal.SIGSTOP)
+
+
+def resume(server: RedisServer) -> None:
+    os.kill(server.process.pid, signal.SIGCONT)
+
+
+@pytest.mark.parametrize("client", ["pipelined", "redis-py"])
+async def test_consumes_refused_during_a_stall_count_nothing_after_it(
+    server: RedisServer, client: str
+) -> None:
+    app = unique_app("stall")
+    bucket = BucketSpec("app", bucket_key(app, "app"), 100, Window.UTC_DAY)
+    opened = RedisStore.from_url(f"{server.url}?{TIMEOUT}")
+    store = opened if client == "pipelined" else RedisStore(opened.client)
+    inspector = redis.asyncio.Redis.from_url(server.url)
+    try:
+        now = 1_800_000_000.0
+        # As many calls as will stall, at once: redis-py then holds a connection for each,
+        # and the stalled scripts are sent at once instead of waiting for a new connection.
+        warm = await asyncio.gather(*(store.consume([bucket], now) for _ in range(STALLED_CALLS)))
+        assert all(outcome.admitted for outcome in warm)
+        await inspector.config_resetstat()
+
+        pause(server)
+        try:
+            results = await asyncio.wait_for(
+                asyncio.gather(
+                    *(store.consume([bucket], now) for _ in range(STALLED_CALLS)),
+                    return_exceptions=True,
+                ),
+                WAIT,
+            )
+        finally:
+            resume(server)
+        assert all(isinstance(r, StoreError) for r in results), results
+
+        await until_scripts_run(inspector, STALLED_CALLS)
+        (state,) = await store.peek([bucket], now)
+        assert state.used == STALLED_CALLS
+    finally:
+        await opened.close()
+        if store is not opened:
+            await store.close()
+        await inspector.aclose()
+
+
+async def test_calls_answered_503_during_a_stall_are_not_charged(
+    server: RedisServer, aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    store_url = f"{server.url}?{TIMEOUT}"
+    suffix = "-" + unique_app("gw")
+    config = gateway_yaml("sandbox", store=store_url, suffix=suffix)
+    settings = load_settings(write_config(tmp_path, config), environ={})
+    gateway = await aiohttp_server(build_gateway_app(settings))
+    inspector = redis.asyncio.Redis.from_url(server.url)
+    url = str(gateway.make_url("/rest/organizationAcls?q=roleAssignee"))
+    headers = {"Authorization": f"Bearer {member_token(0)}", "LinkedIn-Version": "202505"}
+    try:
+        async with aiohttp.ClientSession() as session:
+
+            async def call() -> tuple[int, str, str]:
+                async with session.get(url, headers=headers) as resp:
+                    await resp.read()
+                    return (
+                        resp.status,
+                        resp.headers.get("X-Gateway-Reason", ""),
+                        resp.headers.get("RateLimit", ""),
+                    )
+
+            first = await asyncio.wait_for(call(), WAIT)
+            assert first[0] == 200
+            assert '"app";r=99' in first[2]
+            await inspector.config_resetstat()
+
+            pause(server)
+            try:
+                stalled = await asyncio.wait_for(
+                    asyncio.gather(*(call() for _ in range(STALLED_CALLS))), WAIT
+                )
+            finally:
+                resume(server)
+            assert {(status, reason) for status, reason, _ in stalled} == {
+                (503, "quota_store_unavailable")
+            }
+
+            await until_scripts_run(inspector, STALLED_CALLS)
+            status, _, limits = await asyncio.wait_for(call(), WAIT)
+            assert status == 200
+            # Two calls reached LinkedIn: the first and this one. Nothing else was charged.
+            assert '"app";r=98' in limits, limits
+            assert '"member";r=8' in limits, limits
+    finally:
+        await inspector.aclose()
+
+
+async def test_a_redis_clock_ahead_of_the_gateway_is_named_and_counts_nothing(
+    server: RedisServer,
+) -> None:
+    app = unique_app("skew")
+    bucket = BucketSpec("app", bucket_key(app, "app"), 100, Window.UTC_DAY)
+    now = 1_800_000_000.0
+    # This host's clock 10 s behind Redis's: every deadline it dates has passed for Redis.
+    behind = RedisStore.from_url(f"{server.url}?{TIMEOUT}")
+    skewed = RedisStore(behind.client, reply_timeout=0.3, wall_clock=lambda: time.time() - 10)
+    try:
+        with pytest.raises(StoreError, match=r"Redis's clock is (9|10)\.\d+ s ahead") as caught:
+            await asyncio.wait_for(skewed.consume([bucket], now), WAIT)
+        assert "nothing was counted" in str(caught.value)
+        (state,) = await behind.peek([bucket], now)
+        assert state.used == 0
+
+        # An allowance wider than the skew lets the same clocks work.
+        tolerant = RedisStore(
+            behind.client,
+            reply_timeout=0.3,
+            clock_allowance=15,
+            wall_clock=lambda: time.time() - 10,
+        )
+        assert (await asyncio.wait_for(tolerant.consume([bucket], now), WAIT)).admitted
+    finally:
+        await behind.close()

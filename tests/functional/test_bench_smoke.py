@@ -21,6 +21,7 @@ TARGETS = [
     "aiohttp pass-through",
     "gateway, memory store",
     "gateway, Redis",
+    "gateway, Redis via redis-py+hiredis",
     "gateway, Redis, 429 over quota",
 ]
 
@@ -68,6 +69,7 @@ def test_bench_measures_every_target_and_exits_by_itself(redis_url: str) -> None
     headline = ratios["gateway on Redis / pass-through, requests/s"]
     assert headline["value"] > 0 and headline["target"] == 0.8
     assert "429 refusals / pass-through, requests/s" in ratios
+    assert "pipelined client / redis-py+hiredis, requests/s" in ratios
     table_lines = done.stderr.splitlines()
     for target in names:
         assert any(line.startswith(target + " ") for line in table_lines), done.stderr

@@ -13,7 +13,8 @@ RUN pip install --no-cache-dir --no-deps --no-build-isolation . && linkedin-gate
 
 USER gateway
 # The admin listener stays on loopback inside the container: the health check reaches it
-# there. Publish it only together with an admin token (README, "Security model").
+# there. Publishing it (GATEWAY_ADMIN_LISTEN=0.0.0.0:8081) needs admin_token_env, or the
+# config is refused (README, "Admin endpoints").
 ENV GATEWAY_LISTEN=0.0.0.0:8080 \
     GATEWAY_ADMIN_LISTEN=127.0.0.1:8081 \
     PYTHONUNBUFFERED=1

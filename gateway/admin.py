@@ -1,27 +1,91 @@
-"""Admin endpoints, on their own listener: health, readiness, metrics, usage."""
+"""Admin endpoints, on their own listener: health, readiness, metrics, usage.
+
+With ``admin_token_env`` set, every path but the probes (``/healthz``, ``/readyz``) needs
+``Authorization: Bearer <token>``; the loader requires the token when the listener is not
+on loopback. Every answer the listener makes itself is JSON in LinkedIn's error shape.
+"""
 
 from __future__ import annotations
 
-import json
+import hmac
 import math
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from gateway.errors import StoreError
+from gateway.errors import Refusal, StoreError
 from gateway.policy_quota import quota_buckets
+from gateway.responses import refusal_response
 from gateway.runtime import RUNTIME, Runtime
 
 GATEWAY_APP = web.AppKey("gateway_app", web.Application)
 
 
+# Load balancers and orchestrators probe these without credentials.
+OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+REALM = "linkedin-gateway admin"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
 def build_admin_app(gateway_app: web.Application) -> web.Application:
-    admin = web.Application()
+    admin = web.Application(middlewares=[_guard])
     admin[GATEWAY_APP] = gateway_app
     admin.router.add_get("/healthz", healthz)
     admin.router.add_get("/readyz", readyz)
     admin.router.add_get("/metrics", metrics)
     admin.router.add_get("/usage/{app}", usage)
     return admin
+
+
+@web.middleware
+async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The token check first (an unknown path answers 401 too: nothing is learned without
+    the token), then aiohttp's plain-text 404 and 405 as JSON refusals."""
+    if request.path not in OPEN_PATHS:
+        refused = _unauthorized(request)
+        if refused is not None:
+            return refusal_response(refused)
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        return refusal_response(
+            Refusal(404, "admin_not_found", "NOT_FOUND", f"No admin resource at {request.path}")
+        )
+    except web.HTTPMethodNotAllowed as exc:
+        allowed = ", ".join(sorted(exc.allowed_methods))
+        return refusal_response(
+            Refusal(
+                405,
+                "method_not_allowed",
+                "METHOD_NOT_ALLOWED",
+                f"{request.method} is not allowed on {request.path} (allowed: {allowed})",
+                headers={"Allow": allowed},
+            )
+        )
+
+
+def _unauthorized(request: web.Request) -> Refusal | None:
+    runtime = _runtime(request)
+    if runtime is None:
+        # Before the gateway has started, the token is not known yet: refuse, not open.
+        return Refusal(503, "admin_not_ready", "SERVICE_UNAVAILABLE", "The gateway is starting")
+    expected = runtime.settings.guards.admin_token
+    if expected is None:
+        return None
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    # Constant time: the comparison must not tell how much of a guess was right.
+    if scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), expected.encode()
+    ):
+        return None
+    return Refusal(
+        401,
+        "admin_unauthorized",
+        "UNAUTHORIZED",
+        "The admin endpoints need Authorization: Bearer <the admin token>",
+        headers={"WWW-Authenticate": f'Bearer realm="{REALM}"'},
+    )
 
 
 def _runtime(request: web.Request) -> Runtime | None:
@@ -62,16 +126,16 @@ async def usage(request: web.Request) -> web.Response:
     name = request.match_info["app"]
     app = runtime.settings.apps.get(name)
     if app is None:
-        raise web.HTTPNotFound(
-            text=json.dumps({"message": f"unknown app {name}"}), content_type="application/json"
-        )
+        return refusal_response(Refusal(404, "admin_not_found", "NOT_FOUND", f"unknown app {name}"))
     member = request.query.get("member") or None
     specs = quota_buckets(app, member, runtime.settings.catalog, tuple(app.products))
     now = runtime.clock()
     try:
         states = await runtime.store.peek(specs, now)
     except StoreError as exc:
-        raise web.HTTPServiceUnavailable(text=str(exc)) from None
+        return refusal_response(
+            Refusal(503, "quota_store_unavailable", "SERVICE_UNAVAILABLE", str(exc))
+        )
     return web.json_response(
         {
             "app": name,

@@ -23,6 +23,7 @@ from gateway.oauth.config import parse_app_oauth, parse_oauth_section
 from gateway.quota.factory import check_store_url
 from gateway.quota.model import Window
 from gateway.route_limits import read_route_limits
+from gateway.settings.guards import GUARD_DEFAULTS, parse_guards
 from gateway.settings.model import (
     AppConfig,
     HostPort,
@@ -62,6 +63,8 @@ DEFAULTS: dict[str, Any] = {
     "apps": {},
     "tokens": [],
     "oauth": None,
+    # What the gateway trusts and how hard it may be pushed (gateway.settings.guards).
+    **GUARD_DEFAULTS,
 }
 TOP_KEYS = frozenset(DEFAULTS)
 APP_KEYS = frozenset(
@@ -225,6 +228,7 @@ class _Loader:
         apps = {name: app for name, app in self._apps(raw["apps"], catalog)}
         tokens = self._tokens(raw["tokens"], apps, catalog)
         oauth = parse_oauth_section(raw["oauth"], self.fail)
+        guards = parse_guards(raw, self.env, admin.host if admin else None, self.fail)
         if self.problems:
             return None
         assert listen is not None and upstream is not None and store is not None
@@ -248,6 +252,7 @@ class _Loader:
             on_development_expiry=on_expiry,
             role_cache_seconds=role_cache,
             oauth=oauth,
+            guards=guards,
         )
 
     def _host_port(self, value: object, path: str) -> HostPort | None:

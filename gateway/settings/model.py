@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from gateway.catalog.model import Catalog
 from gateway.quota.model import Window
+from gateway.settings.guards import Guards
 
 
 class UnmatchedRoutes(StrEnum):
@@ -129,3 +130,5 @@ class Settings:
     oauth: OAuthSettings = field(default_factory=OAuthSettings)
     on_development_expiry: OnDevelopmentExpiry = OnDevelopmentExpiry.WARN
     role_cache_seconds: float = 300.0
+    # The admin token, the member header's trusted sources, the introspection budget.
+    guards: Guards = field(default_factory=Guards)

@@ -185,7 +185,9 @@ async def _authenticate(
         # A token of an app this config does not know is as good as unknown.
         raise GatewayError(invalid_token())
     outcome.app = app.name
-    info = await identity.members.resolve(resolved, token, request.headers, app, now)
+    info = await identity.members.resolve(
+        resolved, token, request.headers, app, now, peer=request.remote
+    )
     outcome.member = info.member or "-"
     return Caller(app, info, resolved, identity, authorization or "")
 

@@ -31,7 +31,7 @@ HOP_BY_HOP = frozenset(
     }
 )
 # Headers only the gateway may set on a request it forwards.
-GATEWAY_ONLY = frozenset({"x-gateway-member"})
+GATEWAY_ONLY = frozenset({"x-gateway-member", "x-gateway-member-secret"})
 
 
 def end_to_end(

@@ -32,6 +32,9 @@ log = logging.getLogger("gateway.tokens")
 Origin = Literal["introspection", "flow"]
 NegativeStatus = Literal["invalid", "revoked", "expired"]
 PREFIX = "lgw:tok:"
+# A member pin outlives any token LinkedIn issues (access tokens live 60 days) when the
+# introspection answer names no expiry.
+PIN_SECONDS = 60 * 86400.0
 
 
 def validity_key(digest: str) -> str:
@@ -191,6 +194,20 @@ class TokenCache:
             await self._kv.put(member_key(info.digest), member, life, now)
         except StoreError as exc:
             self._store_failed("store", exc)
+
+    async def pin_member(self, info: TokenInfo, member: str, now: float) -> str:
+        """Bind ``member`` to the token unless one is bound already; the bound member.
+
+        Kept for the token's life (``PIN_SECONDS`` when LinkedIn names no expiry). Raises
+        StoreError when the shared space fails: a binding nobody else can see is none.
+        """
+        life = info.expires_at - now if info.expires_at is not None else PIN_SECONDS
+        bound = await self._kv.put_new(member_key(info.digest), member, max(life, 0.001), now)
+        local = self._local.get(info.digest, now)
+        if local is not None:
+            updated = replace(local, info=replace(local.info, member=bound))
+            self._local.put(info.digest, updated, self._local_until(updated, now))
+        return bound
 
     async def evict(self, digest: str) -> None:
         """Forget everything about the token, in this process and in the shared space."""

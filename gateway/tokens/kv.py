@@ -12,6 +12,7 @@ from typing import Protocol
 
 import redis.asyncio
 
+from gateway.errors import StoreError
 from gateway.redis_edge import redis_call
 from gateway.ttl_cache import BoundedTTLCache
 
@@ -26,6 +27,12 @@ class SharedKV(Protocol):
 
     async def put(self, key: str, value: str, ttl: float, now: float) -> None:
         """Store ``value`` for ``ttl`` seconds (at least one millisecond)."""
+        ...
+
+    async def put_new(self, key: str, value: str, ttl: float, now: float) -> str:
+        """Store ``value`` for ``ttl`` seconds unless ``key`` holds a value already; the
+        value the key holds afterwards (ours or the earlier one). One atomic decision:
+        of two racing callers, exactly one value wins."""
         ...
 
     async def delete(self, keys: Sequence[str]) -> None: ...
@@ -51,6 +58,13 @@ class MemoryKV:
 
     async def put(self, key: str, value: str, ttl: float, now: float) -> None:
         self._entries.put(key, value, now + ttl_ms(ttl) / 1000)
+
+    async def put_new(self, key: str, value: str, ttl: float, now: float) -> str:
+        held = self._entries.get(key, now)
+        if held is not None:
+            return held
+        await self.put(key, value, ttl, now)
+        return value
 
     async def delete(self, keys: Sequence[str]) -> None:
         for key in keys:
@@ -80,6 +94,20 @@ class RedisKV:
 
     async def put(self, key: str, value: str, ttl: float, now: float) -> None:
         await redis_call("token store put", self._client.set(key, value, px=ttl_ms(ttl)))
+
+    async def put_new(self, key: str, value: str, ttl: float, now: float) -> str:
+        # SET NX decides; when it loses, GET reads the winner. A winner that expired in
+        # between leaves the key free: try again, a bounded number of times.
+        for _ in range(3):
+            stored = await redis_call(
+                "token store put", self._client.set(key, value, px=ttl_ms(ttl), nx=True)
+            )
+            if stored:
+                return value
+            held = _text(await redis_call("token store get", self._client.get(key)))
+            if held is not None:
+                return held
+        raise StoreError("token store put: the key kept changing")
 
     async def delete(self, keys: Sequence[str]) -> None:
         if keys:

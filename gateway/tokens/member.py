@@ -3,13 +3,18 @@
 In order: (1) the gateway's own flow recorded it from the id_token's ``sub``; (2) the token
 holds ``openid``: ``GET /v2/userinfo`` (``sub``); (3) it holds ``r_basicprofile`` or
 ``r_liteprofile``: ``GET /v2/me`` (``id``); (4) the app trusts a sidecar's
-``X-Gateway-Member`` header. (1)-(3) are cached for the token's life and looked up once
-at a time per token; (2) and (3) are LinkedIn calls, charged to the app's and the
-member's quota like any other call. (4) holds for the request that carries it only.
+``X-Gateway-Member`` header, sent from a source ``member_header`` trusts. (1)-(3) are
+cached for the token's life and looked up once at a time per token; (2) and (3) are
+LinkedIn calls, charged to the app's and the member's quota like any other call. (4) pins
+the member to the token the first time (one atomic put-if-absent in the shared store):
+from then on a header naming anyone else is refused, as is a header that contradicts a
+member learned any other way, so a client cannot buy a fresh member budget per call.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import json
 import logging
 import re
@@ -26,13 +31,16 @@ from gateway.policy_auth import expired_token
 from gateway.proxy import Upstream
 from gateway.quota.store import QuotaStore
 from gateway.restli import classify
+from gateway.settings.guards import MemberHeaderTrust
 from gateway.settings.model import AppConfig, Settings
 from gateway.tokens.cache import TokenCache
 from gateway.tokens.chain import Resolved, dead_token_code
 from gateway.tokens.model import TokenInfo
 from gateway.tokens.refusals import (
     REVOKED_TOKEN_CODE,
+    member_header_untrusted,
     member_lookup_unavailable,
+    member_mismatch,
     member_unknown,
     revoked_token,
 )
@@ -41,6 +49,7 @@ from gateway.tokens.singleflight import SingleFlight
 log = logging.getLogger("gateway.tokens")
 
 MEMBER_HEADER = "X-Gateway-Member"
+SECRET_HEADER = "X-Gateway-Member-Secret"  # noqa: S105 - a header name
 PERSON_URN = re.compile(r"^urn:li:person:[A-Za-z0-9_-]{1,100}$")
 _MEMBER_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 PROFILE_SCOPES = ("r_basicprofile", "r_liteprofile")
@@ -82,16 +91,59 @@ def member_from_answer(way: Way, status: int, body: bytes) -> str | None:
     return f"urn:li:person:{value}"
 
 
-def header_member(app: AppConfig, headers: Mapping[str, str]) -> tuple[str | None, str]:
-    """The member a trusted sidecar names, and what was found when there is none."""
+@dataclass(frozen=True)
+class HeaderClaim:
+    """What ``X-Gateway-Member`` says on one request: the member a trusted source names
+    (else None and ``why``), or ``untrusted``: why the sender may not name one at all."""
+
+    member: str | None
+    why: str = ""
+    untrusted: str | None = None
+
+
+def header_member(
+    app: AppConfig,
+    headers: Mapping[str, str],
+    trust: MemberHeaderTrust | None = None,
+    peer: str | None = "127.0.0.1",
+) -> HeaderClaim:
+    """The member a trusted sidecar names on this request. Pure.
+
+    ``peer`` is the address the request came from (None on a non-IP socket). An app that
+    does not trust the header never reads it; one that does refuses it from a peer outside
+    ``trust.sources`` or without ``trust.secret`` in ``X-Gateway-Member-Secret``.
+    """
     if not app.trusted_member_header:
-        return None, f"app {app.name} does not trust the {MEMBER_HEADER} header"
+        return HeaderClaim(None, f"app {app.name} does not trust the {MEMBER_HEADER} header")
     value = headers.get(MEMBER_HEADER)
     if value is None:
-        return None, f"no {MEMBER_HEADER} header was sent"
+        return HeaderClaim(None, f"no {MEMBER_HEADER} header was sent")
+    untrusted = untrusted_source(trust or MemberHeaderTrust(), peer, headers)
+    if untrusted is not None:
+        return HeaderClaim(None, untrusted, untrusted=untrusted)
     if not PERSON_URN.match(value):
-        return None, f"{MEMBER_HEADER} is not a person URN (urn:li:person:...)"
-    return value, ""
+        return HeaderClaim(None, f"{MEMBER_HEADER} is not a person URN (urn:li:person:...)")
+    return HeaderClaim(value)
+
+
+def untrusted_source(
+    trust: MemberHeaderTrust, peer: str | None, headers: Mapping[str, str]
+) -> str | None:
+    """Why a request from ``peer`` may not name a member, or None when it may. Pure."""
+    try:
+        address = ipaddress.ip_address(peer or "")
+    except ValueError:
+        return f"{MEMBER_HEADER} came over a connection without an IP address"
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if not any(address in network for network in trust.sources):
+        return f"{MEMBER_HEADER} came from {address}, which member_header.trusted_sources omits"
+    if trust.secret is not None:
+        given = headers.get(SECRET_HEADER, "")
+        # Constant time: the comparison must not tell how much of a guess was right.
+        if not hmac.compare_digest(given.encode(), trust.secret.encode()):
+            return f"{SECRET_HEADER} is missing or wrong"
+    return None
 
 
 class MemberResolver:
@@ -117,24 +169,49 @@ class MemberResolver:
         headers: Mapping[str, str],
         app: AppConfig,
         now: float,
+        peer: str | None = None,
     ) -> TokenInfo:
         """The token's facts with its member. Static tokens keep theirs (or none: then
-        only the app bucket applies). Raises GatewayError: 401 member_unknown, 503
-        member_lookup_unavailable, 401 revoked_token/expired_token seen by a lookup."""
+        only the app bucket applies). ``peer`` is the caller's address. Raises
+        GatewayError: 401 member_unknown, 503 member_lookup_unavailable, 401
+        revoked_token/expired_token seen by a lookup, 403 member_header_untrusted, 403
+        member_mismatch."""
         info = resolved.info
+        claim = header_member(app, headers, self._settings.guards.member_header, peer)
+        if claim.untrusted is not None:
+            self._count("header", "untrusted")
+            raise GatewayError(member_header_untrusted(app.name, claim.untrusted))
         if info.member is not None or resolved.origin == "static":
-            return info
+            return self._agreeing(app, info, claim)
         learned = await self._flights.run(info.digest, lambda: self._learn(info, token, app, now))
         if learned.member is not None:
-            return replace(info, member=learned.member)
-        member, why = header_member(app, headers)
-        if member is not None:
-            self._count("header", "ok")
-            return replace(info, member=member)
-        tried = (*learned.tried, why)
+            return self._agreeing(app, replace(info, member=learned.member), claim)
+        if claim.member is not None:
+            pinned = await self._pin(app, info, claim.member, now)
+            return self._agreeing(app, replace(info, member=pinned), claim)
+        tried = (*learned.tried, claim.why)
         if learned.transient:
             raise GatewayError(member_lookup_unavailable(app.name, tried))
         raise GatewayError(member_unknown(app.name, tried))
+
+    def _agreeing(self, app: AppConfig, info: TokenInfo, claim: HeaderClaim) -> TokenInfo:
+        """``info`` when the header names nobody or the token's own member; else 403."""
+        if claim.member is None or info.member is None or claim.member == info.member:
+            if claim.member is not None:
+                self._count("header", "ok")
+            return info
+        self._count("header", "mismatch")
+        raise GatewayError(member_mismatch(app.name))
+
+    async def _pin(self, app: AppConfig, info: TokenInfo, member: str, now: float) -> str:
+        """Bind ``member`` to the token unless a member is already bound; the bound one."""
+        try:
+            return await self._cache.pin_member(info, member, now)
+        except StoreError as exc:
+            log.warning("member header not pinned: %s", exc)
+            self._metrics.inc("gateway_token_store_errors_total", operation="pin")
+            why = f"the member {MEMBER_HEADER} names cannot be bound to the token now"
+            raise GatewayError(member_lookup_unavailable(app.name, [why])) from None
 
     async def _learn(self, info: TokenInfo, token: str, app: AppConfig, now: float) -> Learned:
         tried = ["the token was not issued through the gateway's /oauth flow"]

@@ -65,3 +65,26 @@ def member_lookup_unavailable(app: str, tried: Sequence[str], retry_after: int =
         + "; ".join(tried),
         headers={"Retry-After": str(retry_after)},
     )
+
+
+def member_header_untrusted(app: str, why: str) -> Refusal:
+    """403: the request names a member from a source ``member_header`` does not trust."""
+    return Refusal(
+        status=403,
+        reason="member_header_untrusted",
+        code="ACCESS_DENIED",
+        message=f"App {app} takes X-Gateway-Member only from trusted sources: {why}",
+        service_error_code=100,
+    )
+
+
+def member_mismatch(app: str) -> Refusal:
+    """403: the header names another member than the one bound to the token."""
+    return Refusal(
+        status=403,
+        reason="member_mismatch",
+        code="ACCESS_DENIED",
+        message=f"X-Gateway-Member names another member than the one this token of app {app} "
+        "is bound to; a token's member never changes",
+        service_error_code=100,
+    )

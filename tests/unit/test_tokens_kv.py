@@ -97,3 +97,13 @@ async def test_redis_failures_become_store_errors() -> None:
             await store.get_many(["k"], 0.0)
     finally:
         await client.aclose()
+
+
+async def test_put_new_keeps_the_first_value_among_racers(kv: tuple[SharedKV, str]) -> None:
+    store, p = kv
+    now = time.time()
+    held = await asyncio.gather(*(store.put_new(p + "pin", f"v{i}", 60, now) for i in range(10)))
+
+    assert len(set(held)) == 1
+    assert await store.get_many([p + "pin"], now) == [held[0]]
+    assert await store.put_new(p + "pin", "later", 60, now) == held[0]

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 
 import pytest
 
+from gateway.settings.guards import MemberHeaderTrust
 from gateway.settings.model import AppConfig
-from gateway.tokens.member import ME, USERINFO, Way, header_member, member_from_answer
+from gateway.tokens.member import (
+    ME,
+    USERINFO,
+    Way,
+    header_member,
+    member_from_answer,
+    untrusted_source,
+)
 
 
 def body(data: object) -> bytes:
@@ -49,6 +58,56 @@ def app(trusted: bool) -> AppConfig:
 def test_header_member(
     trusted: bool, headers: dict[str, str], member: str | None, why: str
 ) -> None:
-    found, reason = header_member(app(trusted), headers)
-    assert found == member
-    assert why in reason
+    claim = header_member(app(trusted), headers)
+    assert claim.member == member
+    assert why in claim.why
+    assert claim.untrusted is None
+
+
+LOOPBACK_ONLY = MemberHeaderTrust()
+SECRET = "s" * 20
+
+
+@pytest.mark.parametrize(
+    ("trust", "peer", "headers", "why"),
+    [
+        (LOOPBACK_ONLY, "127.0.0.1", {}, None),
+        (LOOPBACK_ONLY, "127.8.0.1", {}, None),
+        (LOOPBACK_ONLY, "::1", {}, None),
+        (LOOPBACK_ONLY, "::ffff:127.0.0.1", {}, None),  # IPv4 on a dual-stack socket
+        (LOOPBACK_ONLY, "10.0.0.7", {}, "came from 10.0.0.7"),
+        (LOOPBACK_ONLY, "::ffff:10.0.0.7", {}, "came from 10.0.0.7"),
+        (LOOPBACK_ONLY, None, {}, "without an IP address"),  # a unix socket
+        (LOOPBACK_ONLY, "", {}, "without an IP address"),
+        (MemberHeaderTrust(LOOPBACK_ONLY.sources, SECRET), "127.0.0.1", {}, "missing or wrong"),
+        (
+            MemberHeaderTrust(LOOPBACK_ONLY.sources, SECRET),
+            "127.0.0.1",
+            {"X-Gateway-Member-Secret": SECRET},
+            None,
+        ),
+        (
+            MemberHeaderTrust((ipaddress.ip_network("10.0.0.0/8"),), SECRET),
+            "127.0.0.1",
+            {"X-Gateway-Member-Secret": SECRET},
+            "came from 127.0.0.1",
+        ),
+    ],
+)
+def test_untrusted_source(
+    trust: MemberHeaderTrust, peer: str | None, headers: dict[str, str], why: str | None
+) -> None:
+    found = untrusted_source(trust, peer, headers)
+    if why is None:
+        assert found is None
+    else:
+        assert found is not None and why in found
+        assert SECRET not in found
+
+
+def test_an_untrusted_sender_is_told_so_and_names_nobody() -> None:
+    claim = header_member(
+        app(True), {"X-Gateway-Member": "urn:li:person:abc"}, LOOPBACK_ONLY, "192.0.2.1"
+    )
+    assert claim.member is None
+    assert claim.untrusted is not None and "192.0.2.1" in claim.untrusted

@@ -15,9 +15,19 @@ from typing import Literal
 from gateway.errors import GatewayError
 from gateway.policy_auth import expired_token
 from gateway.tokens.cache import Cached, Negative, TokenCache
-from gateway.tokens.introspection import Active, IntrospectionSource, IntrospectionUnavailable
+from gateway.tokens.introspection import (
+    Active,
+    IntrospectionRateLimited,
+    IntrospectionSource,
+    IntrospectionUnavailable,
+)
 from gateway.tokens.model import TokenInfo, token_digest
-from gateway.tokens.refusals import REVOKED_TOKEN_CODE, introspection_unavailable, revoked_token
+from gateway.tokens.refusals import (
+    REVOKED_TOKEN_CODE,
+    introspection_rate_limited,
+    introspection_unavailable,
+    revoked_token,
+)
 from gateway.tokens.singleflight import SingleFlight
 from gateway.tokens.static import StaticTokenSource
 
@@ -60,7 +70,8 @@ class TokenChain:
         """The token's facts; None when no source knows it (401 invalid_token).
 
         Raises GatewayError: 401 revoked_token / expired_token when introspection says so,
-        503 token_introspection_unavailable when it cannot be asked.
+        503 token_introspection_unavailable when it cannot be asked, 503
+        introspection_rate_limited when an app's introspection budget is spent.
         """
         info = await self._static.lookup(token)
         if info is not None:
@@ -95,6 +106,8 @@ class TokenChain:
             verdict = await self._introspection.introspect(token, digest[:12], now)
         except IntrospectionUnavailable:
             raise GatewayError(introspection_unavailable()) from None
+        except IntrospectionRateLimited as exc:
+            raise GatewayError(introspection_rate_limited(exc.retry_after)) from None
         if isinstance(verdict, Active):
             member = await self.cache.known_member(digest, now)
             info = TokenInfo(digest, verdict.app, member, verdict.scopes, verdict.expires_at)

@@ -16,6 +16,7 @@ from gateway.proxy import Upstream
 from gateway.quota.redis_store import RedisStore
 from gateway.quota.store import QuotaStore
 from gateway.settings.model import Settings
+from gateway.tokens.budget import IntrospectionBudget
 from gateway.tokens.cache import TokenCache
 from gateway.tokens.chain import TokenChain
 from gateway.tokens.evictions import RedisEvictions
@@ -64,7 +65,8 @@ async def start_identity(
     if isinstance(store, RedisStore):
         kv, evictions = RedisKV(store.client), RedisEvictions(store.client)
     cache = TokenCache(kv, settings.oauth, metrics, evictions)
-    introspection = IntrospectionSource(client, tuple(settings.apps.values()), metrics)
+    budget = IntrospectionBudget(settings.guards.introspection_limit)
+    introspection = IntrospectionSource(client, tuple(settings.apps.values()), metrics, budget)
     chain = TokenChain(StaticTokenSource(settings.tokens), cache, introspection)
     members = MemberResolver(settings, cache, upstream, store, metrics)
     flow = OAuthFlow(settings, client, OpenIdProvider(client), kv, cache, metrics)

@@ -17,6 +17,7 @@ from gateway.metrics import Metrics
 from gateway.oauth.client import Credentials, LinkedInOAuth, OAuthRefused, OAuthUnavailable
 from gateway.oauth.scopes import parse_scopes
 from gateway.settings.model import AppConfig
+from gateway.tokens.budget import IntrospectionBudget
 from gateway.tokens.cache import NegativeStatus
 
 log = logging.getLogger("gateway.tokens")
@@ -40,6 +41,15 @@ class Inactive:
 class IntrospectionUnavailable(Exception):
     """The token could not be checked: the introspection endpoint is down, slow or refuses
     every app's credentials. The token is not admitted."""
+
+
+class IntrospectionRateLimited(Exception):
+    """An app's introspection budget is spent: the token is neither admitted nor refused
+    as invalid (another app, not asked, may own it). ``retry_after`` in seconds."""
+
+    def __init__(self, app: str, retry_after: float) -> None:
+        super().__init__(f"the introspection budget of app {app} is spent")
+        self.retry_after = retry_after
 
 
 def read_introspection(
@@ -79,18 +89,30 @@ def read_introspection(
 
 
 class IntrospectionSource:
-    def __init__(self, client: LinkedInOAuth, apps: Sequence[AppConfig], metrics: Metrics) -> None:
+    def __init__(
+        self,
+        client: LinkedInOAuth,
+        apps: Sequence[AppConfig],
+        metrics: Metrics,
+        budget: IntrospectionBudget | None = None,
+    ) -> None:
         self._client = client
         self._apps = tuple(apps)
         self._by_client_id = {app.client_id: app.name for app in apps}
         self._metrics = metrics
+        self._budget = budget
 
     async def introspect(self, token: str, log_id: str, now: float) -> Active | Inactive:
         """Ask each app in turn. Raises IntrospectionUnavailable when the endpoint is down
         or slow (at the first such failure: it is the same endpoint for every app), or when
-        no app owns the token and some app's credentials were refused."""
+        no app owns the token and some app's credentials were refused;
+        IntrospectionRateLimited when an app that must be asked has spent its budget."""
         refused = False
         for app in self._apps:
+            wait = self._budget.take(app.name, now) if self._budget is not None else 0.0
+            if wait > 0:
+                self._count(app.name, "limited")
+                raise IntrospectionRateLimited(app.name, wait)
             creds = Credentials(app.client_id, app.client_secret)
             try:
                 answer = await self._client.introspect(creds, token)

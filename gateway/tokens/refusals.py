@@ -7,6 +7,7 @@ REVOKED_ACCESS_TOKEN. Every 401 carries a ``WWW-Authenticate: Bearer`` challenge
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from gateway.errors import Refusal
@@ -42,6 +43,18 @@ def introspection_unavailable(retry_after: int = 5) -> Refusal:
         message="The access token cannot be checked now: LinkedIn's token introspection "
         "did not answer. Retry later.",
         headers={"Retry-After": str(retry_after)},
+    )
+
+
+def introspection_rate_limited(retry_after: float) -> Refusal:
+    """503: introspecting this token would exceed an app's introspection budget."""
+    return Refusal(
+        status=503,
+        reason="introspection_rate_limited",
+        code="SERVICE_UNAVAILABLE",
+        message="The access token cannot be checked now: too many unknown tokens were "
+        "presented and the gateway bounds its introspection calls to LinkedIn. Retry later.",
+        headers={"Retry-After": str(max(1, math.ceil(retry_after)))},
     )
 
 

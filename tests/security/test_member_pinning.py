@@ -142,7 +142,7 @@ async def test_the_header_is_believed_only_from_trusted_sources(
     sandbox, seen = upstream
     config = yaml.safe_load(oauth_yaml(str(sandbox.make_url("")), apps=TRUSTING))
     config["member_header"] = member_header
-    path = write_config(tmp_path, yaml.safe_dump(config))
+    path = write_config(tmp_path, yaml.safe_dump(config, sort_keys=False))
     settings = load_settings(path, environ={"MEMBER_SECRET": SECRET})
     gw = await aiohttp_server(build_gateway_app(settings))
     token = sandbox_oauth(sandbox).issue("c-social", "urn:li:person:x", ("rw_organization_admin",))

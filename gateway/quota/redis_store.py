@@ -244,16 +244,19 @@ class RedisStore:
         return "" if span is None else repr(self._wall_clock() + span)
 
     def _late(self, keys: Sequence[str], redis_time: str) -> StoreError:
-        """A consume that Redis refused as late, yet whose reply reached us: only a Redis
-        clock ahead of ours does that (a truly late reply finds nobody waiting)."""
+        """A consume that Redis refused as late, yet whose reply reached us: a Redis clock
+        ahead of ours, or (redis-py) a command that waited for a pooled connection past
+        its deadline. A reply that comes after the gateway gave up finds nobody waiting."""
         tag = _APP_TAG.search(keys[0]) if keys else None
         where = f" for app {tag.group(1)!r}" if tag else ""
         ahead = float(redis_time) - self._wall_clock()
-        return StoreError(
-            f"quota store consume refused as late{where}: Redis's clock is {ahead:.3f} s "
-            "ahead of this host's, more than the store's socket_timeout plus clock_allowance; "
-            "nothing was counted"
+        why = (
+            f"Redis's clock is {ahead:.3f} s ahead of this host's, more than the store's "
+            "socket_timeout plus clock_allowance"
+            if ahead > 0
+            else "the command reached Redis after its deadline"
         )
+        return StoreError(f"quota store consume refused as late{where}: {why}; nothing was counted")
 
     async def _call(self, operation: str, keys: Sequence[str], call: Awaitable[T]) -> T:
         try:

@@ -43,7 +43,9 @@ async def start(
     config = yaml.safe_load(oauth_yaml(str(sandbox.make_url(""))))
     if limit is not None:
         config["introspection_limit"] = limit
-    settings = load_settings(write_config(tmp_path, yaml.safe_dump(config, sort_keys=False)), environ={})
+    settings = load_settings(
+        write_config(tmp_path, yaml.safe_dump(config, sort_keys=False)), environ={}
+    )
     return await aiohttp_server(build_gateway_app(settings, clock=clock))
 
 

@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
-from gateway.settings.guards import MemberHeaderTrust
-from gateway.settings.model import AppConfig
+from gateway.errors import GatewayError, StoreError
+from gateway.metrics import Metrics
+from gateway.proxy import Upstream
+from gateway.quota.memory import MemoryStore
+from gateway.settings.guards import Guards, MemberHeaderTrust
+from gateway.settings.model import AppConfig, OAuthSettings, Settings
+from gateway.tokens.cache import TokenCache
+from gateway.tokens.chain import Resolved
+from gateway.tokens.kv import MemoryKV
 from gateway.tokens.member import (
     ME,
     USERINFO,
+    MemberResolver,
     Way,
     header_member,
     member_from_answer,
     untrusted_source,
 )
+from gateway.tokens.model import TokenInfo
 
 
 def body(data: object) -> bytes:
@@ -111,3 +122,34 @@ def test_an_untrusted_sender_is_told_so_and_names_nobody() -> None:
     )
     assert claim.member is None
     assert claim.untrusted is not None and "192.0.2.1" in claim.untrusted
+
+
+class _PinFails(MemoryKV):
+    async def put_new(self, key: str, value: str, ttl: float, now: float) -> str:
+        raise StoreError("token store put: connection refused")
+
+
+async def test_a_member_that_cannot_be_pinned_is_not_believed() -> None:
+    metrics = Metrics()
+    resolver = MemberResolver(
+        cast(Settings, SimpleNamespace(guards=Guards())),
+        TokenCache(_PinFails(), OAuthSettings(), metrics),
+        cast(Upstream, None),  # no scope allows a look-up: LinkedIn is never asked
+        MemoryStore(),
+        metrics,
+    )
+    info = TokenInfo("d" * 64, "social", None, frozenset({"rw_organization_admin"}), None)
+
+    with pytest.raises(GatewayError) as caught:
+        await resolver.resolve(
+            Resolved(info, "introspection"),
+            "tok",
+            {"X-Gateway-Member": "urn:li:person:abc"},
+            app(True),
+            1_800_000_000.0,
+            peer="127.0.0.1",
+        )
+
+    assert caught.value.refusal.status == 503
+    assert caught.value.refusal.reason == "member_lookup_unavailable"
+    assert metrics.value("gateway_token_store_errors_total", operation="pin") == 1

@@ -1,4 +1,4 @@
-"""The linkedin-gateway command: serve | check-config | catalog | sandbox | ad-accounts."""
+"""The linkedin-gateway command: serve | check-config | init | catalog | sandbox | ad-accounts."""
 
 from __future__ import annotations
 
@@ -6,18 +6,37 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import socket
 import sys
 from collections.abc import Sequence
+from importlib import resources
 
 from aiohttp import web
 
 from gateway import __version__, logs
 from gateway.adaccounts import cli as ad_accounts_cli
 from gateway.errors import ConfigError
-from gateway.event_loop import loop_factory, loop_name
-from gateway.settings.loader import default_config_path, load_settings
-from gateway.settings.model import Settings
+from gateway.event_loop import LOOP_ENV, loop_factory, loop_name
+from gateway.quota.factory import shown_store_url
+from gateway.settings.loader import ENV_CONFIG, ENV_OVERRIDES, default_config_path, load_settings
+from gateway.settings.model import OnStoreError, Settings
+from gateway.startup import StartupError, bind_listener, bound_address, check_store, os_reason
+
+PROG = "linkedin-gateway"
+
+# Every environment variable the gateway reads itself, for --help and the README (the
+# deployment tests check compose.yaml against it). Secrets an app's client_secret_env names
+# come on top.
+ENVIRONMENT: dict[str, str] = {
+    ENV_CONFIG: "gateway.yaml to load (default: the built-in demo)",
+    ENV_OVERRIDES["listen"]: "HOST:PORT the gateway listens on (--listen, listen:)",
+    ENV_OVERRIDES["admin_listen"]: "HOST:PORT of the admin listener, or off (--admin-listen)",
+    ENV_OVERRIDES["upstream"]: "sandbox or an http(s) base URL (--upstream, upstream:)",
+    ENV_OVERRIDES["store"]: "memory:// or redis://HOST:PORT/DB ... (--store, store:)",
+    LOOP_ENV: "auto (default), uvloop or asyncio: the event loop of serve and sandbox",
+}
 
 DEMO_HINT = """\
 linkedin-gateway {version} on http://{listen} -> {upstream}, store {store}
@@ -27,50 +46,94 @@ Try:
        'http://{listen}/rest/organizationAcls?q=roleAssignee'
 """
 
+NO_COMMAND = (
+    f"{PROG}: a command is required; `{PROG} serve` runs the gateway (the built-in demo "
+    f"when no --config is given), `{PROG} --help` lists them all"
+)
+
+STARTER = "starter.yaml"
+
+
+def environment_help() -> str:
+    width = max(len(name) for name in ENVIRONMENT)
+    lines = [f"  {name:<{width}}  {text}" for name, text in ENVIRONMENT.items()]
+    return (
+        "environment (a flag beats the environment, which beats the config file):\n"
+        + "\n".join(lines)
+        + "\n  and the variables an app's client_secret_env names"
+    )
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="linkedin-gateway",
+        prog=PROG,
         description="OAuth2 gateway enforcing LinkedIn's products, permissions, tiers and quotas.",
+        epilog=environment_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="run the gateway (default: built-in demo config)")
-    serve.add_argument("--config", help="gateway.yaml (default: $GATEWAY_CONFIG or the demo)")
+    serve = sub.add_parser(
+        "serve",
+        help="run the gateway (default: the built-in demo config)",
+        description="Run the gateway until SIGTERM or SIGINT, then drain and exit 0.",
+        epilog=environment_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("--config", help=f"gateway.yaml (default: ${ENV_CONFIG} or the demo)")
+    serve.add_argument("--listen", metavar="HOST:PORT", help="where the gateway listens")
+    serve.add_argument(
+        "--admin-listen", metavar="HOST:PORT|off", help="the admin listener, or off for none"
+    )
+    serve.add_argument("--store", metavar="URL", help="memory:// or redis://HOST:PORT/DB")
+    serve.add_argument("--upstream", metavar="URL", help="sandbox or an http(s) base URL")
     serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
     check = sub.add_parser("check-config", help="validate a gateway.yaml and its catalog")
-    check.add_argument(
-        "path", nargs="?", help="gateway.yaml (default: $GATEWAY_CONFIG or the demo)"
+    check.add_argument("path", nargs="?", help=f"gateway.yaml (default: ${ENV_CONFIG} or the demo)")
+
+    init = sub.add_parser("init", help="write a commented starter gateway.yaml")
+    init.add_argument(
+        "path", nargs="?", default="gateway.yaml", help="where (default: gateway.yaml; - prints it)"
     )
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
 
     catalog = sub.add_parser("catalog", help="print the product catalog readably")
     catalog.add_argument("--catalog", help="a catalog.yaml (default: the shipped one)")
 
     sandbox = sub.add_parser("sandbox", help="run the built-in LinkedIn sandbox alone")
     sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8090)
+    sandbox.add_argument("--port", type=_port, default=8090)
 
     ad_accounts_cli.add_parser(sub)
     return parser
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number 0-65535, not {text!r}")
+    return int(text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    command = args.command or "serve"
+    command = args.command
+    if command is None:
+        parser.print_usage(sys.stderr)
+        print(NO_COMMAND, file=sys.stderr)
+        return 2
     if command == "serve":
-        return _serve(getattr(args, "config", None), getattr(args, "log_level", "INFO"))
+        return _serve(args)
     if command == "check-config":
         return _check_config(args.path)
+    if command == "init":
+        return _init(args.path, force=args.force)
     if command == "catalog":
         return _print_catalog(args.catalog)
     if command == "sandbox":
-        from gateway.sandbox.app import run_sandbox
-
-        run_sandbox(args.host, args.port)
-        return 0
+        return _sandbox(args.host, args.port)
     if command == ad_accounts_cli.COMMAND:
         return ad_accounts_cli.run(args)
     parser.error(f"unknown command {command}")
@@ -96,6 +159,30 @@ def _check_config(path: str | None) -> int:
     return 0
 
 
+def _init(path: str, *, force: bool) -> int:
+    text = (resources.files("gateway") / "_data" / STARTER).read_text(encoding="utf-8")
+    if path == "-":
+        sys.stdout.write(text)
+        return 0
+    # O_EXCL: never overwrite a file that appeared since the user looked, unless --force.
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except FileExistsError:
+        print(f"{PROG} init: {path} exists; --force overwrites it", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"{PROG} init: cannot write {path}: {exc.strerror}", file=sys.stderr)
+        return 1
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    print(
+        f"wrote {path}; check it with `{PROG} check-config {path}`, "
+        f"run it with `{PROG} serve --config {path}`"
+    )
+    return 0
+
+
 def _print_catalog(path: str | None) -> int:
     from gateway.catalog.loader import load_catalog
     from gateway.catalog.render import render_catalog
@@ -109,60 +196,125 @@ def _print_catalog(path: str | None) -> int:
     return 0
 
 
-def _serve(config: str | None, level: str) -> int:
-    handler = logs.configure(level)
+def _sandbox(host: str, port: int) -> int:
+    from gateway.sandbox.app import run_sandbox
+
     try:
-        settings = load_settings(config)
+        run_sandbox(host, port)
+    except OSError as exc:
+        print(f"{PROG} sandbox: cannot listen on {host}:{port}: {os_reason(exc)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    handler = logs.configure(args.log_level)
+    overrides = {
+        key: value
+        for key, value in (
+            ("listen", args.listen),
+            ("admin_listen", args.admin_listen),
+            ("store", args.store),
+            ("upstream", args.upstream),
+        )
+        if value
+    }
+    try:
+        settings = load_settings(args.config, overrides=overrides)
     except ConfigError as exc:
         _print_problems(exc)
         return 1
     try:
         new_loop = loop_factory()
     except ValueError as exc:
-        print(f"linkedin-gateway: {exc}", file=sys.stderr)
+        print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
     try:
         with asyncio.Runner(loop_factory=new_loop) as runner:
-            runner.run(_run(settings, handler, demo=settings.source == default_config_path()))
+            runner.run(_run(settings, args.config, overrides, handler))
+    except (StartupError, ConfigError) as exc:
+        handler.flush()
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
     finally:
         handler.flush()
     return 0
 
 
-async def _run(settings: Settings, handler: logging.Handler, *, demo: bool) -> None:
+async def _run(
+    settings: Settings,
+    config: str | None,
+    overrides: dict[str, str],
+    handler: logging.Handler,
+) -> None:
     from gateway.app import UPSTREAM_BASE, build_admin_app, build_gateway_app
     from gateway.runtime import RUNTIME
 
+    log = logging.getLogger("gateway")
+    # Both sockets first: a port in use stops serve before the store, the upstream or the
+    # built-in sandbox is touched.
+    main_sock = bind_listener(settings.listen, "main", "listen / --listen / GATEWAY_LISTEN")
+    admin_sock: socket.socket | None = None
+    try:
+        if settings.admin_listen is not None:
+            admin_sock = bind_listener(
+                settings.admin_listen,
+                "admin",
+                "admin_listen / --admin-listen / GATEWAY_ADMIN_LISTEN",
+            )
+        listen = bound_address(main_sock)
+        if listen != settings.listen:
+            # Port 0 asked for: what depends on the listen address (a demo redirect_uri
+            # written with {listen}) must name the port the kernel gave.
+            settings = load_settings(config, overrides={**overrides, "listen": str(listen)})
+        await _check_store_at_start(settings, log)
+    except BaseException:
+        main_sock.close()
+        if admin_sock is not None:
+            admin_sock.close()
+        raise
+
     gateway_app = build_gateway_app(settings)
     runner = web.AppRunner(gateway_app, access_log=None, shutdown_timeout=10.0)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.listen.host, settings.listen.port)
-    await site.start()
     admin_runner: web.AppRunner | None = None
-    if settings.admin_listen is not None:
-        admin_runner = web.AppRunner(build_admin_app(gateway_app), access_log=None)
-        await admin_runner.setup()
-        await web.TCPSite(
-            admin_runner, settings.admin_listen.host, settings.admin_listen.port
-        ).start()
-    listen = "{}:{}".format(*runner.addresses[0][:2])
+    try:
+        await runner.setup()
+        await web.SockSite(runner, main_sock).start()
+        if admin_sock is not None:
+            admin_runner = web.AppRunner(build_admin_app(gateway_app), access_log=None)
+            await admin_runner.setup()
+            await web.SockSite(admin_runner, admin_sock).start()
+    except Exception as exc:
+        log.debug("start-up failed", exc_info=True)
+        if admin_runner is not None:
+            await admin_runner.cleanup()
+        await runner.cleanup()
+        main_sock.close()
+        if admin_sock is not None:
+            admin_sock.close()
+        raise StartupError(f"start-up failed: {type(exc).__name__}: {exc}") from None
+
+    shown_listen = _url_host(listen)
     upstream = "built-in sandbox" if settings.upstream == "sandbox" else settings.upstream
-    if demo:
+    store = shown_store_url(settings.store)
+    if settings.source == default_config_path():
         print(
             DEMO_HINT.format(
-                version=__version__, listen=listen, upstream=upstream, store=settings.store
+                version=__version__, listen=shown_listen, upstream=upstream, store=store
             ),
             flush=True,
         )
     loop = asyncio.get_running_loop()
-    logging.getLogger("gateway").info(
+    log.info(
         "listening on http://%s (upstream %s at %s, store %s, %s loop)",
-        listen,
+        shown_listen,
         upstream,
         gateway_app[UPSTREAM_BASE],
-        settings.store,
+        store,
         loop_name(loop),
     )
+    if settings.admin_listen is not None and admin_sock is not None:
+        log.info("admin listener on http://%s", _url_host(bound_address(admin_sock)))
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
@@ -170,11 +322,28 @@ async def _run(settings: Settings, handler: logging.Handler, *, demo: bool) -> N
     flusher = asyncio.create_task(logs.flush_periodically(handler))
     await stop.wait()
     flusher.cancel()
-    logging.getLogger("gateway").info("draining: finishing in-flight requests")
+    log.info("draining: finishing in-flight requests")
     # Readiness turns false first, so a load balancer stops sending while in-flight
     # requests finish; the admin listener goes last.
     gateway_app[RUNTIME].draining = True
     await runner.cleanup()
     if admin_runner is not None:
         await admin_runner.cleanup()
-    logging.getLogger("gateway").info("stopped")
+    log.info("stopped")
+
+
+async def _check_store_at_start(settings: Settings, log: logging.Logger) -> None:
+    """A store that does not answer at start stops serve, unless the config chose to run
+    without it (``on_store_error: open``): then it is one warning and serve goes on."""
+    try:
+        await check_store(settings.store)
+    except StartupError as exc:
+        if settings.on_store_error is not OnStoreError.OPEN:
+            raise
+        log.warning("%s; starting anyway (on_store_error: open)", exc)
+
+
+def _url_host(address: object) -> str:
+    text = str(address)
+    host, _, port = text.rpartition(":")
+    return f"[{host}]:{port}" if ":" in host else text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from typing import Any
 
@@ -33,12 +34,26 @@ def add_parser(sub: Any) -> None:
         one = actions.add_parser(action, help=text)
         one.add_argument("app", metavar="APP")
         one.add_argument("--config", help="gateway.yaml (default: $GATEWAY_CONFIG or the demo)")
+        if action == "reset":
+            one.add_argument(
+                "-y", "--yes", action="store_true", help="do not ask (needed without a terminal)"
+            )
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``ad-accounts list|reset``; 0 on success, 1 on a config, app or store problem."""
+    """Run ``ad-accounts list|reset``; 0 on success, 1 on a config, app or store problem or
+    a reset the user declined, 2 for a reset without ``--yes`` and no terminal to ask on."""
+    confirm = args.action == "reset" and not args.yes
+    if confirm and not sys.stdin.isatty():
+        print(
+            "error: reset forgets the ledger for good; stdin is not a terminal to ask on, "
+            "so pass --yes",
+            file=sys.stderr,
+        )
+        return 2
     try:
-        settings = load_settings(args.config)
+        # Neither action calls LinkedIn: another app's unset secret must not stop them.
+        settings = load_settings(args.config, require_secrets=False)
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
@@ -55,22 +70,37 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    return asyncio.run(_run(settings, args.app, args.action))
+    return asyncio.run(_run(settings, args.app, args.action, confirm=confirm))
 
 
-async def _run(settings: Settings, app: str, action: str) -> int:
+async def _run(settings: Settings, app: str, action: str, *, confirm: bool) -> int:
     store = open_store(settings.store)
     ledger = ledger_for(store)
+    rules = ad_account_rules(settings.apps[app], settings.catalog)
     try:
+        if confirm:
+            sys.stdout.write(render(app, await ledger.view(app), rules, reset=False))
+            if not await asyncio.to_thread(_confirmed, app):
+                print("nothing changed", file=sys.stderr)
+                return 1
         view = await (ledger.reset(app) if action == "reset" else ledger.view(app))
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
-        await store.close()
-    rules = ad_account_rules(settings.apps[app], settings.catalog)
+        with contextlib.suppress(StoreError):
+            await store.close()
     sys.stdout.write(render(app, view, rules, reset=action == "reset"))
     return 0
+
+
+def _confirmed(app: str) -> bool:
+    sys.stdout.write(
+        f"Forget these for app {app}? It may then edit that many new ad accounts again. [y/N] "
+    )
+    sys.stdout.flush()
+    answer = sys.stdin.readline()
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _of(limit: int | None) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from redis.asyncio.connection import parse_url
 
@@ -43,6 +43,18 @@ def check_store_url(url: str) -> None:
         endpoint_from_url(plain_url)
     except ValueError as exc:
         raise ValueError(f"store URL {_without_password(url)!r}: {exc}") from None
+
+
+def shown_store_url(url: str) -> str:
+    """``url`` fit for a log line or a message: its password, in the user part or as a
+    ``password=`` query parameter, replaced by ``***``."""
+    shown = _without_password(url)
+    base, sep, query = shown.partition("?")
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if not any(key.lower() == "password" for key, _ in pairs):
+        return shown
+    masked = [(key, "***" if key.lower() == "password" else value) for key, value in pairs]
+    return f"{base}{sep}{urlencode(masked, safe='*/')}"
 
 
 def _without_password(url: str) -> str:

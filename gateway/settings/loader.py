@@ -36,6 +36,12 @@ from gateway.settings.model import (
     UnmatchedRoutes,
     WebhookConfig,
 )
+from gateway.settings.strict_yaml import (
+    DuplicateKeys,
+    StrictSafeLoader,
+    problem_location,
+    problem_text,
+)
 from gateway.tokens.model import token_digest
 
 E = TypeVar("E", UnmatchedRoutes, OnStoreError, Window, OnDevelopmentExpiry)
@@ -47,6 +53,19 @@ ENV_OVERRIDES = {
     "upstream": "GATEWAY_UPSTREAM",
     "store": "GATEWAY_STORE",
 }
+# The command line's names for the same keys: a flag beats the environment, which beats
+# the file.
+FLAG_OVERRIDES = {
+    "listen": "--listen",
+    "admin_listen": "--admin-listen",
+    "upstream": "--upstream",
+    "store": "--store",
+}
+# admin_listen's ways of saying "no admin listener": null in YAML, off (which YAML 1.1
+# reads as false) in YAML, the environment or the command line.
+ADMIN_OFF = (None, False, "off")
+# In a redirect_uri, replaced by where the gateway listens (see _listen_url).
+LISTEN_PLACEHOLDER = "{listen}"
 DEFAULTS: dict[str, Any] = {
     "listen": "127.0.0.1:8080",
     "admin_listen": "127.0.0.1:8081",
@@ -100,29 +119,73 @@ def config_path_from_env(explicit: str | None) -> str:
     return explicit or os.environ.get(ENV_CONFIG) or default_config_path()
 
 
-def load_settings(path: str | None = None, *, environ: Mapping[str, str] | None = None) -> Settings:
-    """Load, validate and freeze a gateway.yaml. Raises ConfigError listing every problem."""
+def load_settings(
+    path: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, str] | None = None,
+    require_secrets: bool = True,
+) -> Settings:
+    """Load, validate and freeze a gateway.yaml. Raises ConfigError listing every problem.
+
+    ``overrides`` are the command line's values for the keys of ``FLAG_OVERRIDES``; they
+    beat the environment's (``ENV_OVERRIDES``), which beat the file's. With
+    ``require_secrets=False`` an unset ``client_secret_env`` loads as an empty secret, for
+    commands that never call LinkedIn (``ad-accounts``).
+    """
     env = os.environ if environ is None else environ
     source = path or env.get(ENV_CONFIG) or default_config_path()
-    try:
-        with open(source, encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh)
-    except OSError as exc:
-        raise ConfigError([ConfigProblem(source, "", f"cannot read: {exc.strerror}")]) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError([ConfigProblem(source, "", f"not valid YAML: {exc}")]) from None
+    raw = read_yaml(source)
     if raw is None:
         raw = {}
-    return _Loader(source, env).load(raw)
+    return _Loader(source, env, overrides or {}, require_secrets=require_secrets).load(raw)
+
+
+def read_yaml(source: str) -> object:
+    """The YAML document in ``source``; ``ConfigError`` (one line per problem) when the file
+    cannot be read, is not UTF-8, is not YAML or repeats a key."""
+    try:
+        with open(source, encoding="utf-8") as fh:
+            return yaml.load(fh, Loader=StrictSafeLoader)  # noqa: S506 - a SafeLoader
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError([ConfigProblem(source, "", f"cannot read: {reason}")]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([ConfigProblem(source, "", "cannot read: not UTF-8 text")]) from None
+    except DuplicateKeys as exc:
+        raise ConfigError(
+            [ConfigProblem(source, d.path, d.message) for d in exc.duplicates]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(
+            [ConfigProblem(source, problem_location(exc), f"not valid YAML: {problem_text(exc)}")]
+        ) from None
 
 
 class _Loader:
-    def __init__(self, source: str, env: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        source: str,
+        env: Mapping[str, str],
+        overrides: Mapping[str, str],
+        *,
+        require_secrets: bool,
+    ) -> None:
         self.source = source
         self.env = env
+        self.overrides = overrides
+        self.require_secrets = require_secrets
         self.problems: list[ConfigProblem] = []
+        # Keys whose value came from the environment or a flag, and from which: a bad value
+        # is reported as theirs, not the file's.
+        self.origins: dict[str, str] = {}
+        # Apps the file declares that failed to load: their tokens say nothing more.
+        self.broken_apps: set[str] = set()
 
     def fail(self, path: str, message: str) -> None:
+        origin = self.origins.get(path)
+        if origin is not None:
+            message = f"{message} (set by {origin})"
         self.problems.append(ConfigProblem(self.source, path, message))
 
     def raise_if_failed(self) -> None:
@@ -141,6 +204,11 @@ class _Loader:
         for key, var in ENV_OVERRIDES.items():
             if self.env.get(var):
                 merged[key] = self.env[var]
+                self.origins[key] = var
+        for key, flag in FLAG_OVERRIDES.items():
+            if self.overrides.get(key):
+                merged[key] = self.overrides[key]
+                self.origins[key] = flag
         catalog = self._catalog(merged["catalog"])
         if catalog is None:
             self.raise_if_failed()
@@ -209,7 +277,7 @@ class _Loader:
         listen = self._host_port(raw["listen"], "listen")
         admin = (
             None
-            if raw["admin_listen"] is None
+            if raw["admin_listen"] in ADMIN_OFF
             else self._host_port(raw["admin_listen"], "admin_listen")
         )
         upstream = self._upstream(raw["upstream"])
@@ -225,7 +293,7 @@ class _Loader:
             OnDevelopmentExpiry, raw["on_development_expiry"], "on_development_expiry"
         )
         role_cache = self._positive(raw["role_cache_seconds"], "role_cache_seconds")
-        apps = {name: app for name, app in self._apps(raw["apps"], catalog)}
+        apps = {name: app for name, app in self._apps(raw["apps"], catalog, listen)}
         tokens = self._tokens(raw["tokens"], apps, catalog)
         oauth = parse_oauth_section(raw["oauth"], self.fail)
         guards = parse_guards(raw, self.env, admin.host if admin else None, self.fail)
@@ -297,13 +365,19 @@ class _Loader:
             return None
         return float(value)
 
-    def _apps(self, raw: dict[str, Any], catalog: Catalog) -> list[tuple[str, AppConfig]]:
+    def _apps(
+        self, raw: dict[str, Any], catalog: Catalog, listen: HostPort | None
+    ) -> list[tuple[str, AppConfig]]:
         out: list[tuple[str, AppConfig]] = []
         client_ids: dict[str, str] = {}
         if not isinstance(raw, dict):
             return out
         for name, body in raw.items():
             path = f"apps.{name}"
+            if isinstance(name, str):
+                # Until it loads, an app counts as broken: its tokens then report only
+                # their own problems, not "unknown app" on top of the app's.
+                self.broken_apps.add(name)
             if not isinstance(body, dict):
                 continue
             if not isinstance(name, str) or not NAME_RE.match(name):
@@ -328,8 +402,9 @@ class _Loader:
             if not isinstance(enforce_roles, bool):
                 self.fail(f"{path}.enforce_roles", "must be true or false")
             webhook = self._webhook(body.get("webhook"), f"{path}.webhook")
-            app_oauth = parse_app_oauth(body, path, self.fail)
+            app_oauth = parse_app_oauth(_with_listen(body, listen), path, self.fail)
             if isinstance(client_id, str) and secret is not None and grants is not None:
+                self.broken_apps.discard(name)
                 out.append(
                     (
                         name,
@@ -360,6 +435,8 @@ class _Loader:
                 self.fail(f"{path}.client_secret_env", "must name an environment variable")
                 return None
             value = self.env.get(env_name)
+            if not value and not self.require_secrets:
+                return ""
             if not value:
                 self.fail(
                     f"{path}.client_secret_env",
@@ -401,7 +478,7 @@ class _Loader:
             elif tier not in spec.tiers:
                 self.fail(f"{ppath}.tier", f"unknown tier (known: {', '.join(spec.tiers)})")
                 ok = False
-            since = body.get("since")
+            since = _date(body.get("since"))
             if since is not None and not isinstance(since, date):
                 self.fail(f"{ppath}.since", "must be a date, YYYY-MM-DD")
                 ok = False
@@ -459,7 +536,7 @@ class _Loader:
             digest = self._token_digest(body, path)
             app_name = body.get("app")
             app = apps.get(app_name) if isinstance(app_name, str) else None
-            if app is None:
+            if app is None and app_name not in self.broken_apps:
                 self.fail(f"{path}.app", f"unknown app {app_name!r}")
             member = body.get("member")
             if member is not None and (not isinstance(member, str) or not MEMBER_RE.match(member)):
@@ -530,6 +607,36 @@ class _Loader:
             return float(raw)
         self.fail(path, "must be an ISO 8601 time like 2027-12-31T00:00:00Z or epoch seconds")
         return None
+
+
+def _date(value: object) -> object:
+    """A quoted ISO date (``since: "2026-06-01"``, as JSON and templating tools write it)
+    is the date YAML would have read unquoted; anything else is left for the caller."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return value
+    return value
+
+
+def _with_listen(body: dict[str, Any], listen: HostPort | None) -> dict[str, Any]:
+    """``body`` with ``{listen}`` in its ``redirect_uri`` replaced by the listen address, so
+    a demo's OAuth callback follows ``--listen`` and ``GATEWAY_LISTEN``."""
+    uri = body.get("redirect_uri")
+    if not isinstance(uri, str) or LISTEN_PLACEHOLDER not in uri or listen is None:
+        return body
+    return {**body, "redirect_uri": uri.replace(LISTEN_PLACEHOLDER, _listen_url_host(listen))}
+
+
+def _listen_url_host(listen: HostPort) -> str:
+    # A browser cannot be sent to the wildcard address the gateway binds; the loopback
+    # address of the same family reaches it on this machine.
+    wildcard = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104 - compared
+    host = wildcard.get(listen.host, listen.host)
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{listen.port}"
 
 
 def _kind(value: object) -> str:

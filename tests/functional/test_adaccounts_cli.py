@@ -28,7 +28,8 @@ from tests.redis_server import PATIENT, with_query
 
 async def cli(action: str, app: str, config: str) -> int:
     # The command runs its own event loop, as it does from a shell.
-    return await asyncio.to_thread(main, ["ad-accounts", action, app, "--config", config])
+    yes = ["--yes"] if action == "reset" else []
+    return await asyncio.to_thread(main, ["ad-accounts", action, app, "--config", config, *yes])
 
 
 @pytest.mark.redis
@@ -80,7 +81,8 @@ async def test_list_and_reset_the_ledger_of_a_running_gateway(
     [
         (["ad-accounts", "list", "nobody"], 1, "unknown app 'nobody'"),
         (["ad-accounts", "list", "ads"], 1, "the store is memory://"),
-        (["ad-accounts", "reset", "ads"], 1, "the store is memory://"),
+        (["ad-accounts", "reset", "ads", "--yes"], 1, "the store is memory://"),
+        (["ad-accounts", "reset", "ads"], 2, "stdin is not a terminal to ask on, so pass --yes"),
         (["ad-accounts", "list"], 2, "usage:"),
         (["ad-accounts", "forget", "ads"], 2, "usage:"),
     ],

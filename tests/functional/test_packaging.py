@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ("gateway/_data/catalog.yaml", "gateway/_data/gateway.yaml", "gateway/quota/consume.lua")
+SHIPPED = (
+    "gateway/_data/catalog.yaml",
+    "gateway/_data/gateway.yaml",
+    "gateway/_data/starter.yaml",
+    "gateway/quota/consume.lua",
+)
 
 
 @pytest.mark.timeout(180)
@@ -56,3 +61,18 @@ def test_wheel_ships_data_files_and_works_from_anywhere(tmp_path: Path) -> None:
     )
     assert checked.returncode == 0, checked.stderr
     assert str(tmp_path / "site" / "gateway" / "_data" / "gateway.yaml") in checked.stdout
+    # `init` writes the starter from the installed package, and it checks out as written.
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path / "site")}
+    for command in (["init"], ["check-config", "gateway.yaml"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "gateway", *command],
+            cwd=elsewhere,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+    assert (elsewhere / "gateway.yaml").read_bytes() == (
+        ROOT / "gateway" / "_data" / "starter.yaml"
+    ).read_bytes()

@@ -52,6 +52,9 @@ NO_COMMAND = (
 )
 
 STARTER = "starter.yaml"
+# After SIGTERM, how long in-flight requests may take to finish (deploy/kubernetes sizes
+# terminationGracePeriodSeconds from it).
+DRAIN_SECONDS = 10.0
 
 
 def environment_help() -> str:
@@ -275,7 +278,7 @@ async def _run(
         raise
 
     gateway_app = build_gateway_app(settings)
-    runner = web.AppRunner(gateway_app, access_log=None, shutdown_timeout=10.0)
+    runner = web.AppRunner(gateway_app, access_log=None, shutdown_timeout=DRAIN_SECONDS)
     admin_runner: web.AppRunner | None = None
     try:
         await runner.setup()

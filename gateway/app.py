@@ -10,11 +10,13 @@ from aiohttp import web
 from gateway.adaccounts.factory import ledger_for
 from gateway.admin import build_admin_app
 from gateway.handler import handle
+from gateway.logs import guard_server_logger
 from gateway.metrics import Metrics
 from gateway.oauth.routes import add_oauth_routes
 from gateway.proxy import Upstream
 from gateway.quota.factory import open_store
 from gateway.quota.store import QuotaStore
+from gateway.request_id import stamp
 from gateway.roles.cache import role_cache_for
 from gateway.roles.enforce import role_lookup_context
 from gateway.runtime import RUNTIME, Clock, Runtime
@@ -37,6 +39,8 @@ def build_gateway_app(
 ) -> web.Application:
     """The gateway's aiohttp application. Long-lived resources live in its cleanup context."""
     app = web.Application(client_max_size=settings.max_body_bytes)
+    guard_server_logger()
+    app.on_response_prepare.append(stamp)
     app.cleanup_ctx.append(_runtime_context(settings, clock, store))
     app.cleanup_ctx.append(role_lookup_context)
     app.cleanup_ctx.append(webhook_delivery_context)

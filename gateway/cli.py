@@ -19,7 +19,7 @@ from gateway import __version__, logs
 from gateway.adaccounts import cli as ad_accounts_cli
 from gateway.errors import ConfigError
 from gateway.event_loop import LOOP_ENV, loop_factory, loop_name
-from gateway.quota.factory import shown_store_url
+from gateway.redact import mask_url
 from gateway.settings.loader import ENV_CONFIG, ENV_OVERRIDES, default_config_path, load_settings
 from gateway.settings.model import OnStoreError, Settings
 from gateway.startup import StartupError, bind_listener, bound_address, check_store, os_reason
@@ -227,6 +227,7 @@ def _serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _print_problems(exc)
         return 1
+    logs.use_format(handler, settings.log_format)
     try:
         new_loop = loop_factory()
     except ValueError as exc:
@@ -298,8 +299,8 @@ async def _run(
         raise StartupError(f"start-up failed: {type(exc).__name__}: {exc}") from None
 
     shown_listen = _url_host(listen)
-    upstream = "built-in sandbox" if settings.upstream == "sandbox" else settings.upstream
-    store = shown_store_url(settings.store)
+    upstream = "built-in sandbox" if settings.upstream == "sandbox" else mask_url(settings.upstream)
+    store = mask_url(settings.store)
     if settings.source == default_config_path():
         print(
             DEMO_HINT.format(
@@ -312,7 +313,7 @@ async def _run(
         "listening on http://%s (upstream %s at %s, store %s, %s loop)",
         shown_listen,
         upstream,
-        gateway_app[UPSTREAM_BASE],
+        mask_url(gateway_app[UPSTREAM_BASE]),
         store,
         loop_name(loop),
     )

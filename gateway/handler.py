@@ -27,6 +27,7 @@ from gateway.development_window import (
 )
 from gateway.errors import BadRequest, GatewayError, Refusal, StoreError, UpstreamError
 from gateway.headers import rate_limit_headers
+from gateway.logs import Fields
 from gateway.policy import (
     Admit,
     Decision,
@@ -40,6 +41,7 @@ from gateway.policy_quota import quota_buckets
 from gateway.quota.keys import utc_day
 from gateway.quota.model import BucketSpec, QuotaOutcome
 from gateway.request_facts import RequestFacts
+from gateway.request_id import UPSTREAM_HEADER, request_id, sane
 from gateway.responses import refusal_response
 from gateway.restli import (
     CONTENT_TYPE,
@@ -89,7 +91,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     if not response.prepared:
         response.headers.update(outcome.headers)
     elapsed = time.perf_counter() - started
-    _record(request, runtime, outcome, response.status, elapsed)
+    _record(request, runtime, outcome, response, elapsed)
     return response
 
 
@@ -344,8 +346,13 @@ def _announce_windows(
 
 
 def _record(
-    request: web.Request, runtime: Runtime, outcome: Outcome, status: int, elapsed: float
+    request: web.Request,
+    runtime: Runtime,
+    outcome: Outcome,
+    response: web.StreamResponse,
+    elapsed: float,
 ) -> None:
+    status = response.status
     runtime.metrics.inc(
         "gateway_requests_total",
         app=outcome.app,
@@ -358,9 +365,18 @@ def _record(
     if access_log.isEnabledFor(logging.INFO):
         # The path only: a query could carry anything, and a log must never hold a credential.
         access_log.info(
-            f"method={request.method} path={_log_path(request)} app={outcome.app} "
-            f"member={outcome.member} decision={outcome.decision} reason={outcome.reason} "
-            f"status={status} duration_ms={elapsed * 1000:.1f}"
+            Fields(
+                method=request.method,
+                path=_log_path(request),
+                app=outcome.app,
+                member=outcome.member,
+                decision=outcome.decision,
+                reason=outcome.reason,
+                status=status,
+                duration_ms=f"{elapsed * 1000:.1f}",
+                request_id=request_id(request),
+                li_uuid=sane(response.headers.get(UPSTREAM_HEADER)) or "-",
+            )
         )
 
 

@@ -27,6 +27,7 @@ from gateway.settings.guards import GUARD_DEFAULTS, parse_guards
 from gateway.settings.model import (
     AppConfig,
     HostPort,
+    LogFormat,
     OnDevelopmentExpiry,
     OnStoreError,
     ProductGrant,
@@ -44,7 +45,7 @@ from gateway.settings.strict_yaml import (
 )
 from gateway.tokens.model import token_digest
 
-E = TypeVar("E", UnmatchedRoutes, OnStoreError, Window, OnDevelopmentExpiry)
+E = TypeVar("E", UnmatchedRoutes, OnStoreError, Window, OnDevelopmentExpiry, LogFormat)
 
 ENV_CONFIG = "GATEWAY_CONFIG"
 ENV_OVERRIDES = {
@@ -79,6 +80,7 @@ DEFAULTS: dict[str, Any] = {
     "max_body_bytes": 10 * 1024 * 1024,
     "on_development_expiry": "warn",
     "role_cache_seconds": 300,
+    "log_format": "text",
     "apps": {},
     "tokens": [],
     "oauth": None,
@@ -293,6 +295,7 @@ class _Loader:
             OnDevelopmentExpiry, raw["on_development_expiry"], "on_development_expiry"
         )
         role_cache = self._positive(raw["role_cache_seconds"], "role_cache_seconds")
+        log_format = self._enum(LogFormat, raw["log_format"], "log_format")
         apps = {name: app for name, app in self._apps(raw["apps"], catalog, listen)}
         tokens = self._tokens(raw["tokens"], apps, catalog)
         oauth = parse_oauth_section(raw["oauth"], self.fail)
@@ -302,7 +305,7 @@ class _Loader:
         assert listen is not None and upstream is not None and store is not None
         assert unmatched is not None and on_store_error is not None
         assert connect_timeout is not None and timeout is not None and max_body is not None
-        assert on_expiry is not None and role_cache is not None
+        assert on_expiry is not None and role_cache is not None and log_format is not None
         return Settings(
             source=self.source,
             listen=listen,
@@ -319,6 +322,7 @@ class _Loader:
             catalog=catalog,
             on_development_expiry=on_expiry,
             role_cache_seconds=role_cache,
+            log_format=log_format,
             oauth=oauth,
             guards=guards,
         )

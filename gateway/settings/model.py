@@ -22,6 +22,11 @@ class OnStoreError(StrEnum):
     OPEN = "open"
 
 
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
 class OnDevelopmentExpiry(StrEnum):
     WARN = "warn"
     BLOCK = "block"
@@ -130,5 +135,6 @@ class Settings:
     oauth: OAuthSettings = field(default_factory=OAuthSettings)
     on_development_expiry: OnDevelopmentExpiry = OnDevelopmentExpiry.WARN
     role_cache_seconds: float = 300.0
+    log_format: LogFormat = LogFormat.TEXT
     # The admin token, the member header's trusted sources, the introspection budget.
     guards: Guards = field(default_factory=Guards)

@@ -1,13 +1,25 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
+from datetime import UTC, datetime
 
-from gateway.logs import FORMAT, AccessFormatter, BatchedStreamHandler
+import pytest
+from aiohttp.http_exceptions import BadStatusLine, LineTooLong
+
+from gateway.logs import (
+    AccessFormatter,
+    BatchedStreamHandler,
+    Fields,
+    JsonFormatter,
+    ParserErrorFilter,
+    formatter_for,
+)
 
 
 def record(
-    message: str, level: int = logging.INFO, created: float | None = None
+    message: object, level: int = logging.INFO, created: float | None = None
 ) -> logging.LogRecord:
     rec = logging.LogRecord("gateway.access", level, __file__, 1, message, (), None)
     if created is not None:
@@ -15,12 +27,78 @@ def record(
     return rec
 
 
-def test_access_formatter_prints_what_the_standard_format_prints() -> None:
-    standard = logging.Formatter(FORMAT)
+def iso_utc(created: float) -> str:
+    return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z"
+    )
+
+
+CREATED = (1_800_000_000.001, 1_800_000_000.999, 1_800_000_001.5, 1_800_000_001.25, 0.0)
+
+
+def test_text_lines_start_with_the_utc_time_in_iso_8601() -> None:
     fast = AccessFormatter()
-    for created in (1_800_000_000.001, 1_800_000_000.999, 1_800_000_001.5, 1_800_000_001.25):
-        rec = record("method=GET", created=created)
-        assert fast.format(rec) == standard.format(rec)
+    for created in CREATED:
+        line = fast.format(record("method=GET", created=created))
+        assert line == f"{iso_utc(created)} INFO gateway.access method=GET"
+    assert fast.format(record("x", created=1_800_000_000.5)).startswith(
+        "2027-01-15T08:00:00.500Z "
+    )
+
+
+def test_json_lines_carry_the_utc_time_and_the_access_fields() -> None:
+    formatter = JsonFormatter()
+    line = json.loads(
+        formatter.format(record(Fields(method="GET", status=200), created=1_800_000_000.25))
+    )
+    assert line == {
+        "time": "2027-01-15T08:00:00.250Z",
+        "level": "INFO",
+        "logger": "gateway.access",
+        "method": "GET",
+        "status": 200,
+    }
+    other = json.loads(formatter.format(record("listening on redis://:pw@h/0", created=1.0)))
+    assert other["message"] == "listening on redis://:***@h/0"
+    assert other["time"] == "1970-01-01T00:00:01.000Z"
+
+
+def test_access_fields_read_as_key_value_pairs_in_text() -> None:
+    line = AccessFormatter().format(record(Fields(method="GET", path="/rest/x", status=401)))
+    assert line.endswith(" INFO gateway.access method=GET path=/rest/x status=401")
+
+
+def test_text_lines_not_built_by_the_access_log_are_masked() -> None:
+    line = AccessFormatter().format(record("failed on GET /cb?code=abc with Bearer xyz"))
+    assert line.endswith("failed on GET /cb?code=*** with Bearer ***")
+
+
+def test_unknown_log_format_is_an_error() -> None:
+    with pytest.raises(ValueError, match="text, json"):
+        formatter_for("xml")
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (
+            BadStatusLine("Expected CRLF: b'GET /rest/x?oauth2_access_token=t HTTP/1.1 x'"),
+            "malformed request from 10.0.0.1: BadStatusLine (400) method=GET path=/rest/x",
+        ),
+        (
+            LineTooLong("b'aaaa Bearer t'", "8190"),
+            "malformed request from 10.0.0.1: LineTooLong (400) method=- path=-",
+        ),
+    ],
+)
+def test_parser_errors_lose_the_request_line_and_headers(exc: Exception, expected: str) -> None:
+    rec = logging.LogRecord(
+        "aiohttp.server", logging.ERROR, __file__, 1, "Error handling request from %s",
+        ("10.0.0.1",), (type(exc), exc, None),
+    )  # fmt: skip
+    assert ParserErrorFilter().filter(rec)
+    assert rec.getMessage() == expected
+    assert rec.exc_info is None and rec.levelno == logging.INFO
 
 
 def test_lines_are_written_in_batches_and_warnings_at_once() -> None:

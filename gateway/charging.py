@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from gateway.errors import Refusal, StoreError
 from gateway.policy_quota import quota_refusal, store_unavailable_refusal
 from gateway.quota.model import BucketSpec, BucketState, QuotaOutcome
+from gateway.quota.resp_client import QueueFull
 from gateway.runtime import Runtime
 from gateway.settings.model import OnStoreError
 
@@ -31,6 +32,8 @@ async def charge(
     except StoreError as exc:
         action = runtime.settings.on_store_error
         runtime.metrics.inc("gateway_store_errors_total", action=action.value)
+        if isinstance(exc.__cause__, QueueFull):
+            runtime.metrics.inc("gateway_store_queue_full_total")
         log.warning("quota store failed on %s (%s); on_store_error=%s", what, exc, action.value)
         return None if action is OnStoreError.OPEN else store_unavailable_refusal()
     if not outcome.admitted:

@@ -15,6 +15,8 @@ HELP = {
     "gateway_quota_consumed_total": "Calls admitted and counted against a quota, by app.",
     "gateway_quota_refunded_total": "Admitted calls refunded because they never reached upstream.",
     "gateway_store_errors_total": "Quota store failures, by the action taken (closed or open).",
+    "gateway_store_queue_full_total": "Quota store calls refused at once: too many commands "
+    "already waited for Redis (max_pending).",
     "gateway_upstream_errors_total": "Upstream failures, by reason.",
     "gateway_request_duration_seconds_sum": "Total seconds spent answering requests.",
     "gateway_request_duration_seconds_count": "Requests timed.",

@@ -1,11 +1,11 @@
 """The quota store shared by every gateway process: Redis, one Lua script per operation.
 
 Each operation is one round trip (EVALSHA; on NOSCRIPT, EVAL once, which also caches the
-script) touching only keys that share one ``{app}`` hash tag, so it also runs on Redis
-Cluster. A store opened from a URL sends its operations through ``RespClient``, a small
-pipelined client (redis-py's per-call overhead was most of the gateway's cost per request);
-a store handed a redis-py client (fakeredis in tests) uses that client. Every Redis failure
-becomes ``StoreError`` here, at the edge.
+script) touching only keys that share one ``{app}`` hash tag: one Cluster slot. A store
+opened from a single-Redis URL sends its operations through ``RespClient``, a small
+pipelined client (1.4x redis-py's requests/s end to end, README "Benchmarks"); a store
+handed a redis-py client (a Cluster or Sentinel client, fakeredis in tests) uses it.
+Every Redis failure becomes ``StoreError`` here, at the edge.
 """
 
 from __future__ import annotations
@@ -35,7 +35,12 @@ from gateway.quota.model import (
     Window,
 )
 from gateway.quota.resp import Arg, LuaScript, Reply, ReplyError, RespError, encode_command
-from gateway.quota.resp_client import RespClient, endpoint_from_url
+from gateway.quota.resp_client import (
+    DEFAULT_MAX_PENDING,
+    QueueFull,
+    RespClient,
+    endpoint_from_url,
+)
 from gateway.quota.windows import counted_window, counter_key, reset_at, rolling_cutoff, ttl_seconds
 
 DEFAULT_SOCKET_TIMEOUT = 0.5
@@ -76,6 +81,7 @@ class StoreURL(NamedTuple):
     socket_timeout: float
     connect_timeout: float
     clock_allowance: float = DEFAULT_CLOCK_ALLOWANCE
+    max_pending: int = DEFAULT_MAX_PENDING
 
 
 class RedisStore:
@@ -125,7 +131,9 @@ class RedisStore:
         ``RespClient`` does not know (see ``resp_client.KNOWN_QUERY``) gets a store that
         sends everything through redis-py.
         """
-        plain_url, socket_timeout, connect_timeout, clock_allowance = split_timeouts(url)
+        plain_url, socket_timeout, connect_timeout, clock_allowance, max_pending = (
+            split_timeouts(url)
+        )
         pool = redis.asyncio.BlockingConnectionPool.from_url(
             plain_url,
             socket_timeout=socket_timeout,
@@ -146,6 +154,7 @@ class RedisStore:
                 socket_timeout=socket_timeout,
                 connect_timeout=connect_timeout,
                 connections=FAST_CONNECTIONS,
+                max_pending=max_pending,
             )
         )
         return cls(client, resp=resp, reply_timeout=socket_timeout, clock_allowance=clock_allowance)
@@ -261,6 +270,8 @@ class RedisStore:
     async def _call(self, operation: str, keys: Sequence[str], call: Awaitable[T]) -> T:
         try:
             return await call
+        except QueueFull as exc:
+            raise StoreError(f"quota store {operation} refused: {exc}") from exc
         except (RedisError, RespError, OSError) as exc:
             # Name the app only: member ids and bucket names stay out of error messages.
             tag = _APP_TAG.search(keys[0]) if keys else None
@@ -272,7 +283,7 @@ class RedisStore:
 
 def split_timeouts(url: str) -> StoreURL:
     """``url`` without the gateway's parameters (``socket_timeout``, ``connect_timeout``,
-    ``clock_allowance``), and their values in seconds."""
+    ``clock_allowance`` in seconds, ``max_pending`` a count), and their values."""
     # Cut the query out of the text instead of round-tripping through urlunsplit, which
     # turns ``unix:///run/redis.sock`` (empty authority) into ``unix:/run/redis.sock``, a
     # URL redis-py no longer accepts.
@@ -281,6 +292,7 @@ def split_timeouts(url: str) -> StoreURL:
     socket_timeout = DEFAULT_SOCKET_TIMEOUT
     connect_timeout = DEFAULT_CONNECT_TIMEOUT
     clock_allowance = DEFAULT_CLOCK_ALLOWANCE
+    max_pending = DEFAULT_MAX_PENDING
     kept: list[tuple[str, str]] = []
     for name, value in parse_qsl(query, keep_blank_values=True):
         if name == "socket_timeout":
@@ -289,11 +301,19 @@ def split_timeouts(url: str) -> StoreURL:
             connect_timeout = _seconds(name, value)
         elif name == "clock_allowance":
             clock_allowance = _seconds(name, value, zero=True)
+        elif name == "max_pending":
+            max_pending = _count(name, value)
         else:
             kept.append((name, value))
     kept_query = urlencode(kept)
     plain = f"{base}{'?' if kept_query else ''}{kept_query}{hash_mark}{fragment}"
-    return StoreURL(plain, socket_timeout, connect_timeout, clock_allowance)
+    return StoreURL(plain, socket_timeout, connect_timeout, clock_allowance, max_pending)
+
+
+def _count(name: str, value: str) -> int:
+    if not (value.isascii() and value.isdigit() and int(value) >= 1):
+        raise ValueError(f"store URL parameter {name}={value!r}: expected a whole number >= 1")
+    return int(value)
 
 
 def _seconds(name: str, value: str, *, zero: bool = False) -> float:

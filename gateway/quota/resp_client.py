@@ -2,10 +2,13 @@
 
 Requests are written back to back on a few shared connections and answered in order, so a
 FIFO of futures per connection pairs each reply with its caller: no connection pool to wait
-for, no connection per request. Any doubt about a connection's state (a request past its
-timeout, a reset, bytes that are not RESP) closes it and fails every request still waiting
-on it; the next call reconnects. Failures surface as ``OSError`` (``ConnectionError``,
-``TimeoutError``) or ``RespError``; the caller translates them.
+for, no connection per request. A request past its own timeout fails alone; its connection
+then takes no new request and closes once its other callers are answered or timed out (see
+``_Connection``). A reset or bytes that are not RESP close it at once and fail every
+request still waiting on it. The next call reconnects. One Redis only: no Cluster
+redirects (MOVED/ASK) and no Sentinel; those deployments use redis-py (``factory``).
+Failures surface as ``OSError`` (``ConnectionError``, ``TimeoutError``, ``QueueFull``) or
+``RespError``; the caller translates them.
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ _CERT_REQS = {
     "optional": ssl.CERT_OPTIONAL,
     "required": ssl.CERT_REQUIRED,
 }
+# Commands that may wait on one connection: more than a stalled Redis gathers in the
+# default 0.5 s reply timeout from a process sending 10,000 consumes a second.
+DEFAULT_MAX_PENDING = 10_000
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -130,18 +136,44 @@ def _tls_context(query: dict[str, str]) -> ssl.SSLContext:
     return context
 
 
-class _Connection(asyncio.Protocol):
-    """One socket to Redis and the callers waiting on it, oldest first."""
+class QueueFull(ConnectionError):
+    """The client already has ``max_pending`` commands waiting for Redis: this one is
+    refused at once instead of growing the queue without bound."""
 
-    def __init__(self, timeout: float) -> None:
+
+class _Connection(asyncio.Protocol):
+    """One socket to Redis and the commands waiting on it, oldest first.
+
+    Replies come in send order, so each waiting entry keeps its place in the queue until
+    its reply comes, even after its caller stopped waiting: a late reply is read and
+    dropped, never handed to the next caller. A caller whose deadline passes fails alone.
+    The connection then retires: it takes no new command (a fresh one does), answers the
+    callers still within their deadlines, and closes once none is left. Nothing is sent
+    twice: a command that timed out may have run, and only the caller can decide that.
+    """
+
+    def __init__(self, timeout: float, on_done: Callable[[_Connection], None]) -> None:
         self._loop = asyncio.get_running_loop()
         self._timeout = timeout
+        self._on_done = on_done
         self._parser = ReplyParser()
         self._waiting: deque[tuple[asyncio.Future[Reply], float]] = deque()
         self._transport: asyncio.Transport | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._out: list[bytes] = []
         self.alive = False
+        self.retired = False
+
+    @property
+    def accepting(self) -> bool:
+        """Open and not retired: new commands may go here."""
+        return self.alive and not self.retired
+
+    @property
+    def pending(self) -> int:
+        """Commands sent or queued whose reply has not come yet (expired ones included:
+        they still hold their place in the reply order)."""
+        return len(self._waiting)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # A stream transport, though not always an asyncio.Transport subclass: uvloop's
@@ -157,7 +189,7 @@ class _Connection(asyncio.Protocol):
         deadline = self._loop.time() + self._timeout
         self._waiting.append((future, deadline))
         if self._timer is None:
-            self._timer = self._loop.call_at(deadline, self._check_deadline)
+            self._timer = self._loop.call_at(deadline, self._check_deadlines)
         # Commands queued while the loop runs its ready callbacks leave in one write at
         # the next iteration: a send on loopback costs more CPU than building a command,
         # and under load many requests reach their consume in the same iteration.
@@ -175,17 +207,27 @@ class _Connection(asyncio.Protocol):
         if self.alive and self._transport is not None and out:
             self._transport.write(b"".join(out))
 
-    def _check_deadline(self) -> None:
-        # One timer per connection, not one per request: replies come in order, so only
-        # the oldest waiting request can be the first to run out of time.
+    def _check_deadlines(self) -> None:
+        # One timer per connection, not one per request: every command gets the same
+        # timeout, so deadlines grow with send order and the expired ones lead the queue.
         self._timer = None
-        if not self._waiting:
-            return
-        deadline = self._waiting[0][1]
-        if deadline <= self._loop.time():
-            self.abort(TimeoutError(f"no reply from Redis within {self._timeout:g} s"))
+        now = self._loop.time()
+        expired = 0
+        next_deadline: float | None = None
+        for future, deadline in self._waiting:
+            if future.done():
+                continue
+            if deadline > now:
+                next_deadline = deadline
+                break
+            expired += 1
+            future.set_exception(TimeoutError(f"no reply from Redis within {self._timeout:g} s"))
+        if expired:
+            self.retired = True
+        if next_deadline is not None:
+            self._timer = self._loop.call_at(next_deadline, self._check_deadlines)
         else:
-            self._timer = self._loop.call_at(deadline, self._check_deadline)
+            self._close_if_idle()
 
     def data_received(self, data: bytes) -> None:
         parser = self._parser
@@ -201,14 +243,21 @@ class _Connection(asyncio.Protocol):
                 self.abort(ProtocolError("a reply nobody asked for"))
                 return
             future = waiting.popleft()[0]
-            if not future.done():  # its caller may have been cancelled
+            if not future.done():  # timed out or cancelled: its reply is dropped here
                 future.set_result(reply)
+        self._close_if_idle()
+
+    def _close_if_idle(self) -> None:
+        """A retired connection closes once no caller waits on it any more."""
+        if self.retired and self.alive and all(f.done() for f, _ in self._waiting):
+            self.abort(ConnectionError("the connection to Redis was retired"))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.abort(ConnectionError(f"the connection to Redis was lost: {exc or 'closed'}"))
 
     def abort(self, exc: Exception) -> None:
         """Close the socket and fail every waiting request with ``exc``."""
+        was_alive = self.alive
         self.alive = False
         if self._timer is not None:
             self._timer.cancel()
@@ -220,13 +269,17 @@ class _Connection(asyncio.Protocol):
         for future, _ in waiting:
             if not future.done():
                 future.set_exception(exc)
+        if was_alive:
+            self._on_done(self)
 
 
 class RespClient:
     """Sends commands to one Redis over ``connections`` pipelined connections.
 
     Connects lazily and again after any failure; safe for many coroutines at once.
-    ``socket_timeout`` bounds each reply, ``connect_timeout`` the connect and login.
+    ``socket_timeout`` bounds each reply, ``connect_timeout`` the connect and login;
+    ``max_pending`` bounds the commands waiting on one connection: past it a call fails
+    at once with ``QueueFull``.
     """
 
     def __init__(
@@ -236,14 +289,21 @@ class RespClient:
         socket_timeout: float,
         connect_timeout: float,
         connections: int = 1,
+        max_pending: int = DEFAULT_MAX_PENDING,
     ) -> None:
         if connections < 1:
             raise ValueError("connections must be >= 1")
+        if max_pending < 1:
+            raise ValueError("max_pending must be >= 1")
         self.endpoint = endpoint
         self.socket_timeout = socket_timeout
         self.connect_timeout = connect_timeout
+        self.max_pending = max_pending
+        self.queue_full = 0
         self._slots: list[_Connection | None] = [None] * connections
         self._connecting: list[asyncio.Task[_Connection] | None] = [None] * connections
+        # Every open connection, retired ones included, so ``close`` reaches them all.
+        self._open: set[_Connection] = set()
         self._next = 0
         self._closed = False
 
@@ -251,7 +311,8 @@ class RespClient:
         """Send one encoded command (``resp.encode_command``) and return its reply.
 
         Raises ``ReplyError`` for an error reply, ``OSError`` when Redis cannot be reached
-        or does not answer in time, ``ProtocolError`` on garbage.
+        or does not answer in time (``QueueFull`` when too many commands wait already),
+        ``ProtocolError`` on garbage.
         """
         return await self.call_built(lambda: command)
 
@@ -263,8 +324,13 @@ class RespClient:
         slot = self._next
         self._next = (slot + 1) % len(self._slots)
         connection = self._slots[slot]
-        if connection is None or not connection.alive:
+        if connection is None or not connection.accepting:
             connection = await self._connect_slot(slot)
+        if connection.pending >= self.max_pending:
+            self.queue_full += 1
+            raise QueueFull(
+                f"{connection.pending} commands already wait for Redis (max_pending)"
+            )
         reply = await connection.send(build())
         if isinstance(reply, ReplyError):
             raise reply
@@ -295,13 +361,14 @@ class RespClient:
         connection = task.result()
         if self._closed:
             connection.abort(ConnectionError("the Redis client is closed"))
-        else:
+        elif connection.alive:
+            self._open.add(connection)
             self._slots[slot] = connection
 
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
         endpoint = self.endpoint
-        connection = _Connection(self.socket_timeout)
+        connection = _Connection(self.socket_timeout, self._open.discard)
         deadline = asyncio.timeout(self.connect_timeout)
         try:
             async with deadline:
@@ -347,9 +414,8 @@ class RespClient:
         for task in connecting:
             task.cancel()
         await asyncio.gather(*connecting, return_exceptions=True)
-        for connection in self._slots:
-            if connection is not None:
-                connection.abort(ConnectionError("the Redis client is closed"))
+        for connection in list(self._open):
+            connection.abort(ConnectionError("the Redis client is closed"))
         self._slots = [None] * len(self._slots)
         # Let the transports run their close callbacks before the loop may end.
         await asyncio.sleep(0)

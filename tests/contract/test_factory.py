@@ -13,7 +13,10 @@ from gateway.quota.redis_store import (
     RedisStore,
     split_timeouts,
 )
+from gateway.quota.resp_client import DEFAULT_MAX_PENDING
 from tests.redis_server import free_port
+
+M = DEFAULT_MAX_PENDING
 
 
 @pytest.mark.parametrize(
@@ -67,29 +70,30 @@ def test_an_unknown_scheme_error_hides_the_password() -> None:
     [
         (
             "redis://h:6379/0",
-            ("redis://h:6379/0", DEFAULT_SOCKET_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, 0.0),
+            ("redis://h:6379/0", DEFAULT_SOCKET_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, 0.0, M),
         ),
         (
             "redis://h:6379/0?socket_timeout=0.2",
-            ("redis://h:6379/0", 0.2, DEFAULT_CONNECT_TIMEOUT, 0.0),
+            ("redis://h:6379/0", 0.2, DEFAULT_CONNECT_TIMEOUT, 0.0, M),
         ),
         (
             "redis://h/0?connect_timeout=3&db=2",
-            ("redis://h/0?db=2", DEFAULT_SOCKET_TIMEOUT, 3.0, 0.0),
+            ("redis://h/0?db=2", DEFAULT_SOCKET_TIMEOUT, 3.0, 0.0, M),
         ),
         (
             "rediss://:pw@h/1?max_connections=9&socket_timeout=1&connect_timeout=2",
-            ("rediss://:pw@h/1?max_connections=9", 1.0, 2.0, 0.0),
+            ("rediss://:pw@h/1?max_connections=9", 1.0, 2.0, 0.0, M),
         ),
         (
             "redis://h/0?clock_allowance=0.25&socket_timeout=1",
-            ("redis://h/0", 1.0, DEFAULT_CONNECT_TIMEOUT, 0.25),
+            ("redis://h/0", 1.0, DEFAULT_CONNECT_TIMEOUT, 0.25, M),
         ),
-        ("redis://h/0?clock_allowance=0", ("redis://h/0", 0.5, 1.0, 0.0)),
+        ("redis://h/0?clock_allowance=0", ("redis://h/0", 0.5, 1.0, 0.0, M)),
+        ("redis://h/0?max_pending=64&db=1", ("redis://h/0?db=1", 0.5, 1.0, 0.0, 64)),
     ],
 )
 def test_timeouts_are_taken_out_of_the_url(
-    url: str, expected: tuple[str, float, float, float]
+    url: str, expected: tuple[str, float, float, float, int]
 ) -> None:
     assert split_timeouts(url) == expected
 
@@ -97,7 +101,8 @@ def test_timeouts_are_taken_out_of_the_url(
 @pytest.mark.parametrize(
     "query",
     ["socket_timeout=abc", "socket_timeout=0", "connect_timeout=-1", "connect_timeout=nan",
-     "socket_timeout=inf", "connect_timeout=", "clock_allowance=-0.1", "clock_allowance=x"],
+     "socket_timeout=inf", "connect_timeout=", "clock_allowance=-0.1", "clock_allowance=x",
+     "max_pending=0", "max_pending=-3", "max_pending=1.5", "max_pending="],
 )  # fmt: skip
 def test_a_bad_timeout_is_refused(query: str) -> None:
     name = query.partition("=")[0]

@@ -11,12 +11,15 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 START_SECONDS = 30.0
 STOP_SECONDS = 20.0
+API = "/rest/organizationAcls?q=roleAssignee"
 LISTENING = re.compile(r"listening on http://(?P<host>[^ ]+):(?P<port>\d+) ")
 
 
@@ -119,3 +122,16 @@ def listening_socket() -> socket.socket:
     """A socket listening on a loopback port of its own: that port is in use."""
     sock = socket.create_server(("127.0.0.1", 0))
     return sock
+
+
+def get(url: str, token: str | None = None) -> tuple[int, bytes]:
+    """GET ``url`` as an SDK would (with ``token`` as bearer); status and body, 4xx too."""
+    headers = {"LinkedIn-Version": "202505"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - loopback http
+    try:
+        with urllib.request.urlopen(request, timeout=20) as resp:  # noqa: S310 - loopback http
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()

@@ -14,10 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.cli_process import clean_env, listening_socket, run_cli, serving
+from tests.functional.cli_process import API, clean_env, get, listening_socket, run_cli, serving
 from tests.redis_server import free_port
-
-API = "/rest/organizationAcls?q=roleAssignee"
 
 
 def one_line(stderr: str) -> str:
@@ -25,18 +23,6 @@ def one_line(stderr: str) -> str:
     assert "Traceback" not in stderr
     assert len(lines) == 1, stderr
     return lines[0]
-
-
-def get(url: str, token: str | None = None) -> tuple[int, bytes]:
-    headers = {"LinkedIn-Version": "202505"}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - loopback http
-    try:
-        with urllib.request.urlopen(request, timeout=20) as resp:  # noqa: S310 - loopback http
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
 
 
 def test_the_bare_command_prints_usage_and_exits_2_without_serving() -> None:

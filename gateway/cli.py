@@ -17,6 +17,7 @@ from aiohttp import web
 
 from gateway import __version__, logs
 from gateway.adaccounts import cli as ad_accounts_cli
+from gateway.catalog import cli as catalog_cli
 from gateway.errors import ConfigError
 from gateway.event_loop import LOOP_ENV, loop_factory, loop_name
 from gateway.redact import mask_url
@@ -102,8 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
 
-    catalog = sub.add_parser("catalog", help="print the product catalog readably")
-    catalog.add_argument("--catalog", help="a catalog.yaml (default: the shipped one)")
+    catalog_cli.add_parser(sub)
 
     sandbox = sub.add_parser("sandbox", help="run the built-in LinkedIn sandbox alone")
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -133,8 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check_config(args.path)
     if command == "init":
         return _init(args.path, force=args.force)
-    if command == "catalog":
-        return _print_catalog(args.catalog)
+    if command == catalog_cli.COMMAND:
+        return catalog_cli.run(args)
     if command == "sandbox":
         return _sandbox(args.host, args.port)
     if command == ad_accounts_cli.COMMAND:
@@ -183,19 +183,6 @@ def _init(path: str, *, force: bool) -> int:
         f"wrote {path}; check it with `{PROG} check-config {path}`, "
         f"run it with `{PROG} serve --config {path}`"
     )
-    return 0
-
-
-def _print_catalog(path: str | None) -> int:
-    from gateway.catalog.loader import load_catalog
-    from gateway.catalog.render import render_catalog
-
-    try:
-        catalog = load_catalog(path)
-    except ConfigError as exc:
-        _print_problems(exc)
-        return 1
-    sys.stdout.write(render_catalog(catalog))
     return 0
 
 

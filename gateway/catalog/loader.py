@@ -36,6 +36,15 @@ def default_catalog_path() -> str:
     return str(importlib.resources.files("gateway") / "_data" / "catalog.yaml")
 
 
+def read_catalog_text(path: str | os.PathLike[str] | None = None) -> str:
+    """The text of a catalog file (None: the shipped one), for what YAML drops: comments."""
+    if path is None:
+        return (importlib.resources.files("gateway") / "_data" / "catalog.yaml").read_text(
+            encoding="utf-8"
+        )
+    return Path(os.fspath(path)).read_text(encoding="utf-8")
+
+
 def load_catalog(path: str | os.PathLike[str] | None = None) -> Catalog:
     """Read and validate a catalog file; None reads the shipped one.
 

@@ -5,8 +5,9 @@ and ``/v2/`` the way LinkedIn's Rest.li APIs do, from an in-memory store seeded 
 fixtures (``fixtures.py``): ``/rest/me`` and ``/v2/me``, ``/v2/userinfo``, organizations
 1-3, ad accounts 500001-500003 with their ``adCampaignGroups`` and ``adCampaigns``, three
 posts keyed ``urn:li:share:N``, ``organizationAcls`` (the member is ADMINISTRATOR of
-organizations 1-3) and ``adAccountUsers`` (ACCOUNT_MANAGER of 500001). State belongs to
-the application instance. ``run_sandbox(host, port)`` serves one and blocks.
+organizations 1-3), ``adAccountUsers`` (ACCOUNT_MANAGER of 500001), events 810001-810002
+(organized by organization 1) and conversion rule 820001 (of ad account 500001). State
+belongs to the application instance. ``run_sandbox(host, port)`` serves one and blocks.
 
 LinkedIn's checks, in its order:
 
@@ -27,7 +28,11 @@ Rest.li answers: GET -> the entity (404 when unknown); BATCH_GET -> ``results`` 
 UPDATE / PARTIAL_UPDATE / DELETE -> 204 (404 when unknown; an UPDATE of a missing
 ``eventSubscriptions`` key creates it, 201); BATCH_UPDATE / BATCH_PARTIAL_UPDATE /
 BATCH_DELETE -> ``results`` of ``{"status": 204}`` and ``errors`` for unknown ids;
-ACTION -> 200 ``{"value": {"action", "resource", "parameters"}}`` echoing the call.
+ACTION -> 200 ``{"value": {"action", "resource", "parameters"}}`` echoing the call, except
+the media uploads (``gateway.sandbox.uploads``): ``images``, ``videos`` and ``documents``
+``?action=initializeUpload`` answer the new asset's URN and an upload URL on the sandbox
+(the asset reads ``WAITING_UPLOAD`` until the bytes are PUT there, then ``AVAILABLE``);
+``videos?action=finalizeUpload`` answers 200.
 Create and update bodies must be JSON objects (also inside a tunneled multipart/mixed
 body), else 400. Every response carries ``x-li-uuid``, ``x-li-fabric: sandbox``,
 ``x-li-request-id`` and ``X-RestLi-Protocol-Version: 2.0.0``.
@@ -49,6 +54,8 @@ Sandbox-only endpoints (never counted):
     outside ``/__sandbox/``, by Rest.li method (by HTTP verb when not classifiable).
 ``POST /__sandbox/reset``
     Zero the counters (204). With ``?data=true`` also restore the fixtures.
+``PUT /__sandbox/upload/{asset URN}``
+    The media bytes of an initialized upload (201; 404 for an unknown asset).
 """
 
 from __future__ import annotations

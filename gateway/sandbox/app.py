@@ -13,6 +13,7 @@ import base64
 import math
 import re
 import socket
+import time
 import uuid
 
 from aiohttp import web
@@ -24,6 +25,7 @@ from gateway.restli import classify, needs_body
 from gateway.sandbox.handlers import Call, answer
 from gateway.sandbox.oauth import add_oauth, issued_token_refusal, member_answer
 from gateway.sandbox.state import SANDBOX_STATE, SandboxState
+from gateway.sandbox.uploads import UPLOAD_PATH, receive_upload
 from gateway.sandbox.wire import (
     bad_request,
     error_response,
@@ -52,6 +54,7 @@ def make_sandbox_app(*, member: str = DEFAULT_MEMBER) -> web.Application:
     app.on_response_prepare.append(_add_linkedin_headers)
     app.router.add_get("/__sandbox/stats", _stats)
     app.router.add_post("/__sandbox/reset", _reset)
+    app.router.add_put(UPLOAD_PATH + "{urn}", _upload)
     add_oauth(app, member)
     app.router.add_route("*", "/{tail:.*}", _api)
     return app
@@ -93,6 +96,15 @@ async def _reset(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def _upload(request: web.Request) -> web.Response:
+    # The media bytes themselves: accepted whole, never inspected (no token, as at LinkedIn's
+    # upload hosts, which authenticate the signed URL instead).
+    await request.read()
+    if not receive_upload(request.app[SANDBOX_STATE].store, request.match_info["urn"]):
+        return json_response(not_found_body(), status=404)
+    return web.Response(status=201)
+
+
 def _api_of(path: str) -> str | None:
     first, slash, _ = path.lstrip("/").partition("/")
     return first if slash and first in APIS else None
@@ -127,7 +139,13 @@ async def _api(request: web.Request) -> web.Response:
     own = member_answer(request, facts)
     if own is not None:
         return own
-    call = Call(facts=facts, content_type=request.headers.get("Content-Type", ""), body=body)
+    call = Call(
+        facts=facts,
+        content_type=request.headers.get("Content-Type", ""),
+        body=body,
+        base_url=f"{request.scheme}://{request.host}",
+        now_ms=int(time.time() * 1000),
+    )
     return answer(state.store, call)
 
 

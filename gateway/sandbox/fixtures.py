@@ -17,6 +17,8 @@ ORGANIZATION_IDS = (1, 2, 3)
 AD_ACCOUNT_IDS = (500001, 500002, 500003)
 FIRST_POST_NUMBER = 7100000000000000001
 POST_COUNT = 3
+EVENT_IDS = (810001, 810002)
+CONVERSION_RULE_ID = 820001
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,34 @@ def _ad_account_users(member: str) -> dict[str, JsonObject]:
     }
 
 
+def _events() -> dict[str, JsonObject]:
+    # Events API: organized by a Company Page, keyed by a number.
+    return {
+        str(n): {
+            "id": n,
+            "organizer": "urn:li:organization:1",
+            "name": {"localized": {"en_US": f"Sandbox Event {n}"}},
+            "eventFormat": "ONLINE",
+            "lifecycleState": "PUBLISHED",
+        }
+        for n in EVENT_IDS
+    }
+
+
+def _conversion_rules() -> dict[str, JsonObject]:
+    # Conversions API: a rule of the first ad account that events are streamed to.
+    return {
+        str(CONVERSION_RULE_ID): {
+            "id": CONVERSION_RULE_ID,
+            "account": f"urn:li:sponsoredAccount:{AD_ACCOUNT_IDS[0]}",
+            "name": "Sandbox offline purchases",
+            "conversionMethod": "CONVERSIONS_API",
+            "type": "PURCHASE",
+            "enabled": True,
+        }
+    }
+
+
 def seed(member: str) -> Seed:
     """Fresh fixture data for a sandbox whose authenticated member is ``member``."""
     profile = _profile(member)
@@ -169,6 +199,8 @@ def seed(member: str) -> Seed:
         ("posts",): _posts(),
         ("organizationAcls",): _organization_acls(member),
         ("adAccountUsers",): _ad_account_users(member),
+        ("events",): _events(),
+        ("conversions",): _conversion_rules(),
     }
     collections.update(_campaign_structure())
     return Seed(

@@ -22,6 +22,7 @@ from gateway.restli_methods import RestliMethod
 from gateway.restli_syntax import split_top_level
 from gateway.sandbox.fixtures import CollectionPath, JsonObject
 from gateway.sandbox.store import EntityStore, PatchError
+from gateway.sandbox.uploads import is_upload_action, upload_action
 from gateway.sandbox.wire import (
     InputError,
     bad_request,
@@ -45,6 +46,9 @@ class Call:
     facts: RequestFacts
     content_type: str
     body: bytes | None
+    # Where this sandbox is reached, for URLs it hands out (media upload URLs).
+    base_url: str = ""
+    now_ms: int = 0
 
     @property
     def collection(self) -> CollectionPath:
@@ -244,8 +248,12 @@ def _batch_delete(store: EntityStore, call: Call) -> web.Response:
 
 
 def _action(store: EntityStore, call: Call) -> web.Response:
-    # Actions are echoed: enough for a client to see its call arrive and parse a value.
     parameters = call.entity() if call.body and call.body.strip() else {}
+    action = call.facts.query_value("action")
+    if action is not None and is_upload_action(call.facts.segments, action):
+        segment = call.facts.segments[0]
+        return upload_action(store, segment, action, parameters, call.base_url, call.now_ms)
+    # Other actions are echoed: enough for a client to see its call arrive and parse a value.
     return json_response(
         {
             "value": {

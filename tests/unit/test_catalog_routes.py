@@ -171,7 +171,43 @@ SHIPPED_CASES: list[tuple[tuple[str, list[str], M], Expected | None]] = [
     ),
     (
         ("rest", ["leadFormResponses"], M.FINDER),
-        ("/rest/leadFormResponses", {}, ("r_marketing_leadgen_automation",), (), ("lead_sync",)),
+        (
+            "/rest/leadFormResponses",
+            {},
+            ("r_marketing_leadgen_automation", "r_ads_leadgen_automation"),
+            (),
+            ("lead_sync",),
+        ),
+    ),
+    (
+        ("rest", ["images"], M.ACTION),
+        (
+            "/rest/images",
+            {},
+            (
+                "w_member_social",
+                "w_organization_social",
+                "w_member_social_feed",
+                "w_organization_social_feed",
+            ),
+            (),
+            ("advertising", "community_management"),
+        ),
+    ),
+    (
+        ("rest", ["events", "123"], M.GET),
+        ("/rest/events/{event}", {"event": "123"}, ("r_events",), (), ("lead_sync",)),
+    ),
+    (("rest", ["events"], M.CREATE), None),
+    (
+        ("rest", ["conversionEvents"], M.BATCH_CREATE),
+        (
+            "/rest/conversionEvents",
+            {},
+            ("rw_conversions", "rw_offlineConversions"),
+            (),
+            ("conversions", "offline_conversions"),
+        ),
     ),
     (
         ("rest", ["dmpSegments", "5", "users"], M.BATCH_CREATE),

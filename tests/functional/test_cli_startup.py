@@ -155,6 +155,8 @@ def test_the_demo_oauth_callback_follows_the_listen_address() -> None:
         opener = urllib.request.build_opener(NoRedirect)
         with pytest.raises(urllib.error.HTTPError) as first:
             opener.open(f"{base}/oauth/authorize?{query}", timeout=20)
+        # The error holds the open response: close it, or its socket leaks into later tests.
+        first.value.close()
         assert first.value.code == 302
         location = urllib.parse.urlsplit(first.value.headers["Location"])
         redirect = urllib.parse.parse_qs(location.query)["redirect_uri"]

@@ -8,15 +8,14 @@ on loopback. Every answer the listener makes itself is JSON in LinkedIn's error 
 from __future__ import annotations
 
 import hmac
-import math
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from gateway.errors import Refusal, StoreError
-from gateway.policy_quota import quota_buckets
 from gateway.responses import refusal_response
 from gateway.runtime import RUNTIME, Runtime
+from gateway.usage.routes import add_usage_routes
 
 GATEWAY_APP = web.AppKey("gateway_app", web.Application)
 
@@ -34,7 +33,7 @@ def build_admin_app(gateway_app: web.Application) -> web.Application:
     admin.router.add_get("/healthz", healthz)
     admin.router.add_get("/readyz", readyz)
     admin.router.add_get("/metrics", metrics)
-    admin.router.add_get("/usage/{app}", usage)
+    add_usage_routes(admin, _runtime)
     return admin
 
 
@@ -116,40 +115,3 @@ async def metrics(request: web.Request) -> web.Response:
     runtime = _runtime(request)
     text = runtime.metrics.render() if runtime is not None else ""
     return web.Response(text=text, content_type="text/plain")
-
-
-async def usage(request: web.Request) -> web.Response:
-    """Where an app (and optionally ?member=URN) stands in today's counters."""
-    runtime = _runtime(request)
-    if runtime is None:
-        raise web.HTTPServiceUnavailable()
-    name = request.match_info["app"]
-    app = runtime.settings.apps.get(name)
-    if app is None:
-        return refusal_response(Refusal(404, "admin_not_found", "NOT_FOUND", f"unknown app {name}"))
-    member = request.query.get("member") or None
-    specs = quota_buckets(app, member, runtime.settings.catalog, tuple(app.products))
-    now = runtime.clock()
-    try:
-        states = await runtime.store.peek(specs, now)
-    except StoreError as exc:
-        return refusal_response(
-            Refusal(503, "quota_store_unavailable", "SERVICE_UNAVAILABLE", str(exc))
-        )
-    return web.json_response(
-        {
-            "app": name,
-            "member": member,
-            "buckets": [
-                {
-                    "name": s.spec.name,
-                    "limit": s.spec.limit,
-                    "used": s.used,
-                    "remaining": s.remaining,
-                    "window": s.spec.window.value,
-                    "reset_at": math.ceil(s.reset_at),
-                }
-                for s in states
-            ],
-        }
-    )

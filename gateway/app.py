@@ -23,6 +23,7 @@ from gateway.runtime import RUNTIME, Clock, Runtime
 from gateway.sandbox.app import make_sandbox_app
 from gateway.settings.model import Settings
 from gateway.tokens.identity import start_identity
+from gateway.usage.context import usage_context, usage_for
 from gateway.webhooks import receiver
 from gateway.webhooks.delivery import webhook_delivery_context
 from gateway.webhooks.queue import queue_for
@@ -44,6 +45,7 @@ def build_gateway_app(
     app.cleanup_ctx.append(_runtime_context(settings, clock, store))
     app.cleanup_ctx.append(role_lookup_context)
     app.cleanup_ctx.append(webhook_delivery_context)
+    app.cleanup_ctx.append(usage_context)
     # LinkedIn's webhook calls to the app, fronted here (gateway.webhooks).
     app.router.add_get("/webhooks/{app}", receiver.challenge)
     app.router.add_post("/webhooks/{app}", receiver.push)
@@ -82,6 +84,7 @@ def _runtime_context(
             ad_accounts=ledger_for(quota_store),
             webhook_queue=queue_for(quota_store),
             role_cache=role_cache_for(quota_store),
+            usage=usage_for(settings, quota_store, metrics),
         )
         try:
             yield

@@ -15,6 +15,7 @@ from gateway.quota.model import BucketSpec, BucketState, QuotaOutcome
 from gateway.quota.resp_client import QueueFull
 from gateway.runtime import Runtime
 from gateway.settings.model import OnStoreError
+from gateway.usage.shadow import counting_specs, is_shadow, shadow_outcome
 
 log = logging.getLogger("gateway")
 
@@ -25,10 +26,18 @@ async def charge(
     """Count one call of ``app``.
 
     The outcome when admitted; the 429 when a bucket is empty; when the store fails, the
-    503 (``on_store_error: closed``) or None: admitted uncounted (``open``).
+    503 (``on_store_error: closed``) or None: admitted uncounted (``open``). A shadow-mode
+    app is always admitted and counted; ``exhausted`` then names the buckets that would
+    have refused the call (``gateway.usage.shadow``).
     """
+    shadow = is_shadow(runtime.settings.apps.get(app))
     try:
-        outcome = await runtime.store.consume(buckets, now)
+        if shadow:
+            outcome = shadow_outcome(
+                await runtime.store.consume(counting_specs(buckets), now), buckets
+            )
+        else:
+            outcome = await runtime.store.consume(buckets, now)
     except StoreError as exc:
         action = runtime.settings.on_store_error
         runtime.metrics.inc("gateway_store_errors_total", action=action.value)
@@ -39,6 +48,7 @@ async def charge(
     if not outcome.admitted:
         return quota_refusal(outcome, now)
     runtime.metrics.inc("gateway_quota_consumed_total", app=app)
+    runtime.usage.charged(app, outcome.states, now)
     return outcome
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from aiohttp import web
 
-from gateway.adaccounts.gate import hold, settle
+from gateway.adaccounts.gate import NOTHING_HELD, hold, settle
 from gateway.adaccounts.rules import AdAccountClaim, claim_for, write_rules
 from gateway.bodies import read_body, stream_body
 from gateway.catalog.routes import match_route
@@ -35,6 +35,7 @@ from gateway.policy import (
     bearer_token,
     check_token,
     decide,
+    quota_refusal,
 )
 from gateway.policy_auth import invalid_token
 from gateway.policy_quota import quota_buckets
@@ -57,6 +58,8 @@ from gateway.settings.model import AppConfig
 from gateway.tokens.chain import Resolved
 from gateway.tokens.identity import Identity
 from gateway.tokens.model import TokenInfo
+from gateway.usage.hooks import answer_inspector, learned_limit, note_request
+from gateway.usage.shadow import shadow_admit, waive
 from gateway.versions import deprecation_headers
 
 access_log = logging.getLogger("gateway.access")
@@ -65,6 +68,7 @@ log = logging.getLogger("gateway")
 CLASSIFIED_HEADERS = (METHOD_OVERRIDE, CONTENT_TYPE, RESTLI_METHOD, LINKEDIN_VERSION)
 # A token in the query would be a second credential the gateway did not check.
 QUERY_CREDENTIALS = frozenset({"oauth2_access_token", "access_token"})
+SHADOW_REFUSE = "shadow_refuse"
 
 
 @dataclass
@@ -115,22 +119,31 @@ async def _serve(request: web.Request, runtime: Runtime, outcome: Outcome) -> we
         )
     )
     if isinstance(decision, Deny):
-        standing = await _standing(runtime, app, info.member, now)
-        raise GatewayError(_with_headers(decision.refusal, standing))
+        if not waive(runtime.metrics, app, decision.refusal, outcome):
+            standing = await _standing(runtime, app, info.member, now)
+            raise GatewayError(_with_headers(decision.refusal, standing))
+        decision = shadow_admit(app, info.member, settings.catalog)
     expired = expiry_refusal(windows, decision.products, settings.on_development_expiry, {})
-    if expired is not None:
+    if expired is not None and not waive(runtime.metrics, app, expired, outcome):
         raise GatewayError(expired)
-    body = await _check_roles(request, runtime, caller, facts, decision, body, now)
+    learned = learned_limit(runtime, app, info.member, facts, now)
+    if learned is not None and not waive(runtime.metrics, app, learned, outcome):
+        standing = await _standing(runtime, app, info.member, now)
+        raise GatewayError(_with_headers(learned, standing))
+    body = await _check_roles(request, runtime, caller, facts, decision, body, now, outcome)
     body, ad_claim = await _ad_account_claim(request, runtime, app, facts, decision, body)
 
     quota = await _consume(runtime, decision.buckets, now, outcome)
     headers = rate_limit_headers(quota.states, now) if quota is not None else {}
     held = await hold(runtime, app.name, ad_claim)
     if isinstance(held, Refusal):
-        headers = await _refund(runtime, quota, now, headers)
-        raise GatewayError(_with_headers(held, headers))
+        if not waive(runtime.metrics, app, held, outcome):
+            headers = await _refund(runtime, quota, now, headers)
+            raise GatewayError(_with_headers(held, headers))
+        held = NOTHING_HELD
 
-    outcome.decision = "admit"
+    if outcome.decision != SHADOW_REFUSE:
+        outcome.decision = "admit"
     _note_unversioned(request, runtime, app, facts)
     headers.update(outcome.headers)
     forward_body = body if body is not None else await stream_body(request, settings.max_body_bytes)
@@ -139,7 +152,13 @@ async def _serve(request: web.Request, runtime: Runtime, outcome: Outcome) -> we
             request,
             forward_body,
             headers,
-            caller.identity.chain.evict_on_dead_answer(caller.resolved),
+            answer_inspector(
+                runtime,
+                app,
+                info.member,
+                facts,
+                caller.identity.chain.evict_on_dead_answer(caller.resolved),
+            ),
         )
     except UpstreamError as exc:
         await settle(runtime, held, None, {})
@@ -249,6 +268,7 @@ async def _check_roles(
     decision: Admit,
     body: bytes | None,
     now: float,
+    outcome: Outcome,
 ) -> bytes | None:
     app = caller.app
     if decision.match is None or not app.enforce_roles:
@@ -257,7 +277,7 @@ async def _check_roles(
         body = await read_body(request, runtime.settings.max_body_bytes)
     check = RoleCheck(app, caller.info, facts, decision.match, body, caller.authorization)
     refusal = await check_roles(runtime, check, now)
-    if refusal is not None:
+    if refusal is not None and not waive(runtime.metrics, app, refusal, outcome):
         raise GatewayError(refusal)
     return body
 
@@ -304,6 +324,10 @@ async def _consume(
         raise GatewayError(charged)
     if charged is None:
         outcome.reason = "quota_store_unavailable_admitted"
+    elif charged.exhausted:
+        # Only a shadow-mode app is admitted with exhausted buckets.
+        app = runtime.settings.apps[outcome.app]
+        waive(runtime.metrics, app, quota_refusal(charged, now), outcome)
     return charged
 
 
@@ -362,6 +386,7 @@ def _record(
     )
     runtime.metrics.inc("gateway_request_duration_seconds_sum", elapsed)
     runtime.metrics.inc("gateway_request_duration_seconds_count")
+    note_request(runtime, outcome.app, outcome.member, outcome.decision, outcome.reason)
     if access_log.isEnabledFor(logging.INFO):
         # The path only: a query could carry anything, and a log must never hold a credential.
         access_log.info(

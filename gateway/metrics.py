@@ -34,6 +34,13 @@ HELP = {
     "gateway_webhook_requests_total": "Requests to /webhooks/{app}, by app and outcome.",
     "gateway_webhook_dropped_total": "Social-action pushes dropped for a tier without them.",
     "gateway_webhook_deliveries_total": "Webhook deliveries to the internal URL, by outcome.",
+    "gateway_usage_alerts_total": "Buckets that crossed a usage_alerts threshold, by app, bucket "
+    "and threshold (once per day across replicas).",
+    "gateway_usage_alert_posts_total": "Usage alert POSTs to usage_alerts.webhook, by outcome.",
+    "gateway_learned_limits_total": "Daily limits learned from LinkedIn's own 429, by app and "
+    "counter.",
+    "gateway_shadow_refusals_total": "Refusals a shadow-mode app was spared (the call was "
+    "forwarded), by app and reason.",
 }
 
 

@@ -30,6 +30,8 @@ HOP_BY_HOP = frozenset(
         "host",
     }
 )
+# Answers whose bodies the gateway reads before passing them on (see ``forward``).
+INSPECTED_STATUSES = frozenset({401, 429})
 # Headers only the gateway may set on a request it forwards.
 GATEWAY_ONLY = frozenset({"x-gateway-member", "x-gateway-member-secret"})
 
@@ -88,12 +90,13 @@ class Upstream:
         request: web.Request,
         body: bytes | AsyncIterator[bytes] | None,
         extra_headers: Mapping[str, str],
-        on_unauthorized: Callable[[bytes], Awaitable[None]] | None = None,
+        inspect_answer: Callable[[int, bytes], Awaitable[None]] | None = None,
     ) -> web.StreamResponse:
         """Send ``request`` upstream with ``body`` and stream the response to the caller.
 
-        ``on_unauthorized`` sees the body of an upstream 401 before the caller does, so a
-        revoked or expired token can be evicted from the token cache first.
+        ``inspect_answer`` sees the status and body of an upstream 401 or 429 before the
+        caller does: a revoked or expired token is evicted from the token cache first, and
+        LinkedIn's quota 429 teaches the gateway a limit.
         """
         assert self._session is not None, "Upstream.start() was not awaited"
         url = self.base_url + request.raw_path
@@ -113,10 +116,10 @@ class Upstream:
                 response.headers.update(extra_headers)
                 if upstream.content_length is not None:
                     response.content_length = upstream.content_length
-                if upstream.status == 401 and on_unauthorized is not None:
-                    # LinkedIn's 401 bodies are a few hundred bytes of JSON.
+                if upstream.status in INSPECTED_STATUSES and inspect_answer is not None:
+                    # LinkedIn's 401 and 429 bodies are a few hundred bytes of JSON.
                     data = await upstream.content.read(64 * 1024)
-                    await on_unauthorized(data)
+                    await inspect_answer(upstream.status, data)
                     response.content_length = len(data)
                     await response.prepare(request)
                     await response.write(data)

@@ -20,6 +20,7 @@ from gateway.roles.cache import MemoryRoleCache, RoleCache
 from gateway.roles.lookup import RoleLookup
 from gateway.settings.model import Settings
 from gateway.tokens.identity import Identity
+from gateway.usage.recorder import Usage
 from gateway.webhooks.queue import MemoryWebhookQueue, WebhookQueue
 
 Clock = Callable[[], float]
@@ -55,6 +56,8 @@ class Runtime:
     noticed: Memo[Hashable, tuple[tuple[ProductWindow, ...], dict[str, str]]] = field(
         default_factory=lambda: Memo(MEMO_SIZE)
     )
+    # Usage facts for the admin page: members, refusals, learned limits, near-limit events.
+    usage: Usage = field(default_factory=Usage)
 
 
 RUNTIME = web.AppKey("runtime", Runtime)

@@ -39,6 +39,9 @@ APIS = frozenset({"rest", "v2"})
 SANDBOX_PREFIX = "/__sandbox/"
 DELAY_HEADER = "X-Sandbox-Delay"
 STATUS_HEADER = "X-Sandbox-Status"
+# LinkedIn's quota 429 for a daily counter: APPLICATION or APPLICATION_AND_MEMBER.
+THROTTLE_HEADER = "X-Sandbox-Throttle"
+THROTTLE_COUNTERS = frozenset({"APPLICATION", "APPLICATION_AND_MEMBER"})
 MAX_DELAY_SECONDS = 30.0
 
 # Marketing versions 202304 and older are sunset (marketing/versioning); LinkedIn answers
@@ -160,6 +163,9 @@ async def _knobs(request: web.Request, facts: RequestFacts | None) -> web.Respon
         if not 0 <= delay <= MAX_DELAY_SECONDS:
             return bad_request(f"{DELAY_HEADER} must be seconds from 0 to {MAX_DELAY_SECONDS:g}")
         await asyncio.sleep(delay)
+    throttle = request.headers.get(THROTTLE_HEADER)
+    if throttle is not None:
+        return _throttled(throttle.strip().upper())
     raw_status = request.headers.get(STATUS_HEADER)
     if raw_status is None:
         return None
@@ -167,6 +173,14 @@ async def _knobs(request: web.Request, facts: RequestFacts | None) -> web.Respon
     if not 400 <= status <= 599:
         return bad_request(f"{STATUS_HEADER} must be an HTTP error status from 400 to 599")
     return json_response(status_error_body(status, _knob_message(status, facts)), status=status)
+
+
+def _throttled(counter: str) -> web.Response:
+    if counter not in THROTTLE_COUNTERS:
+        return bad_request(f"{THROTTLE_HEADER} must be APPLICATION or APPLICATION_AND_MEMBER")
+    # LinkedIn's own words for a daily counter that ran out (linkedin-facts §2).
+    message = f"Resource level throttle {counter} DAY limit for calls to this resource is reached."
+    return error_response(429, "TOO_MANY_REQUESTS", message, 101)
 
 
 def _knob_message(status: int, facts: RequestFacts | None) -> str | None:

@@ -26,6 +26,7 @@ from gateway.route_limits import read_route_limits
 from gateway.settings.guards import GUARD_DEFAULTS, parse_guards
 from gateway.settings.model import (
     AppConfig,
+    AppMode,
     HostPort,
     LogFormat,
     OnDevelopmentExpiry,
@@ -43,9 +44,12 @@ from gateway.settings.strict_yaml import (
     problem_location,
     problem_text,
 )
+from gateway.settings.usage_alerts import USAGE_ALERT_DEFAULTS, parse_usage_alerts
 from gateway.tokens.model import token_digest
 
-E = TypeVar("E", UnmatchedRoutes, OnStoreError, Window, OnDevelopmentExpiry, LogFormat)
+E = TypeVar(
+    "E", UnmatchedRoutes, OnStoreError, Window, OnDevelopmentExpiry, LogFormat, AppMode
+)
 
 ENV_CONFIG = "GATEWAY_CONFIG"
 ENV_OVERRIDES = {
@@ -86,6 +90,7 @@ DEFAULTS: dict[str, Any] = {
     "oauth": None,
     # What the gateway trusts and how hard it may be pushed (gateway.settings.guards).
     **GUARD_DEFAULTS,
+    **USAGE_ALERT_DEFAULTS,
 }
 TOP_KEYS = frozenset(DEFAULTS)
 APP_KEYS = frozenset(
@@ -101,6 +106,7 @@ APP_KEYS = frozenset(
         "return_url",
         "trusted_member_header",
         "webhook",
+        "mode",
     }
 )
 WEBHOOK_KEYS = frozenset({"forward_to"})
@@ -300,6 +306,7 @@ class _Loader:
         tokens = self._tokens(raw["tokens"], apps, catalog)
         oauth = parse_oauth_section(raw["oauth"], self.fail)
         guards = parse_guards(raw, self.env, admin.host if admin else None, self.fail)
+        usage_alerts = parse_usage_alerts(raw, self.fail)
         if self.problems:
             return None
         assert listen is not None and upstream is not None and store is not None
@@ -325,6 +332,7 @@ class _Loader:
             log_format=log_format,
             oauth=oauth,
             guards=guards,
+            usage_alerts=usage_alerts,
         )
 
     def _host_port(self, value: object, path: str) -> HostPort | None:
@@ -407,6 +415,7 @@ class _Loader:
                 self.fail(f"{path}.enforce_roles", "must be true or false")
             webhook = self._webhook(body.get("webhook"), f"{path}.webhook")
             app_oauth = parse_app_oauth(_with_listen(body, listen), path, self.fail)
+            mode = self._enum(AppMode, body.get("mode", "enforce"), f"{path}.mode")
             if isinstance(client_id, str) and secret is not None and grants is not None:
                 self.broken_apps.discard(name)
                 out.append(
@@ -424,6 +433,7 @@ class _Loader:
                             redirect_uri=app_oauth.redirect_uri,
                             return_url=app_oauth.return_url,
                             trusted_member_header=app_oauth.trusted_member_header,
+                            mode=mode or AppMode.ENFORCE,
                         ),
                     )
                 )

@@ -10,6 +10,7 @@ from enum import StrEnum
 from gateway.catalog.model import Catalog
 from gateway.quota.model import Window
 from gateway.settings.guards import Guards
+from gateway.settings.usage_alerts import UsageAlerts
 
 
 class UnmatchedRoutes(StrEnum):
@@ -30,6 +31,12 @@ class LogFormat(StrEnum):
 class OnDevelopmentExpiry(StrEnum):
     WARN = "warn"
     BLOCK = "block"
+
+
+class AppMode(StrEnum):
+    ENFORCE = "enforce"
+    # Every check runs, is logged and counted; nothing is refused (README, "Shadow mode").
+    SHADOW = "shadow"
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,7 @@ class AppConfig:
     # Look up the member's Company Page / Ad Account roles and refuse calls they lack.
     enforce_roles: bool = False
     webhook: WebhookConfig | None = None
+    mode: AppMode = AppMode.ENFORCE
 
 
 @dataclass(frozen=True)
@@ -138,3 +146,4 @@ class Settings:
     log_format: LogFormat = LogFormat.TEXT
     # The admin token, the member header's trusted sources, the introspection budget.
     guards: Guards = field(default_factory=Guards)
+    usage_alerts: UsageAlerts = field(default_factory=UsageAlerts)

@@ -1,0 +1,25 @@
+"""The usage facts' wiring: the ledger that goes with a store, and the background tasks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from gateway.metrics import Metrics
+from gateway.quota.store import QuotaStore
+from gateway.runtime import RUNTIME
+from gateway.settings.model import Settings
+from gateway.usage.ledger import usage_ledger_for
+from gateway.usage.recorder import Usage, usage_tasks
+
+
+def usage_for(settings: Settings, store: QuotaStore, metrics: Metrics) -> Usage:
+    return Usage(usage_ledger_for(store), metrics, settings.usage_alerts, tuple(settings.apps))
+
+
+async def usage_context(app: web.Application) -> AsyncIterator[None]:
+    """The usage flush and the alert teller, for the gateway application's life."""
+    runtime = app[RUNTIME]
+    async for _ in usage_tasks(runtime.usage, runtime.clock):
+        yield

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ import aiohttp
 
 from gateway.errors import StoreError
 from gateway.metrics import Metrics
-from gateway.quota.keys import utc_day
+from gateway.quota.keys import bucket_key, utc_day
 from gateway.quota.model import BucketState
 from gateway.route_limits import is_member_bucket
 from gateway.usage.ledger import UsageLedger
@@ -36,6 +37,7 @@ QUEUE_SIZE = 1000
 POST_ATTEMPTS = 5
 POST_TIMEOUT_SECONDS = 5.0
 BACKOFF_BASE_SECONDS = 0.5
+ALERT_KEY = "usage-alert"
 ALERTS_METRIC = "gateway_usage_alerts_total"
 POSTS_METRIC = "gateway_usage_alert_posts_total"
 
@@ -75,6 +77,13 @@ def member_of(state: BucketState) -> str | None:
     return unquote(state.spec.key.rsplit(":", 1)[1])
 
 
+def alert_key(app: str, state: BucketState, threshold: int, now: float) -> str:
+    """The once-a-day mark of one bucket's threshold, under the app's hash tag; the bucket
+    is named by a digest of its key, so no member id is spelled out in it."""
+    digest = hashlib.sha256(state.spec.key.encode()).hexdigest()[:32]
+    return f"{bucket_key(app, ALERT_KEY)}:{digest}:{threshold}:d{utc_day(now)}"
+
+
 def crossed(thresholds: Sequence[int], limit: int, used: int) -> list[int]:
     """The thresholds the call that brought a bucket to ``used`` crossed. Pure.
 
@@ -106,7 +115,7 @@ def crossings(
                     limit=limit,
                     reset_at=state.reset_at,
                     at=now,
-                    key=f"{state.spec.key}:alert{threshold}:d{utc_day(now)}",
+                    key=alert_key(app, state, threshold, now),
                 )
             )
     return events

@@ -107,7 +107,7 @@ async def test_learned_marks_reach_the_other_replica(ledgers: Ledgers) -> None:
 
 
 async def test_an_alert_is_told_once_per_key_and_day_across_replicas(ledgers: Ledgers) -> None:
-    key = f"lgw:{{{ledgers.app}}}:member:urn%3Ali%3Aperson%3Aa:alert90:d{DAY}"
+    key = f"lgw:{{{ledgers.app}}}:usage-alert:0123abcd:90:d{DAY}"
     assert await ledgers.one.first_alert(key, NOW) is True
     assert await ledgers.two.first_alert(key, NOW + 1) is False
     assert await ledgers.one.first_alert(key + "x", NOW) is True

@@ -76,7 +76,9 @@ def test_events_name_the_bucket_member_and_day() -> None:
         ("route:adAnalytics:member", "urn:li:person:y", 90),
         ("route:adAnalytics:member", "urn:li:person:y", 100),
     ]
-    assert events[0].key == "lgw:{a}:member:urn%3Ali%3Aperson%3Ax:alert90:d19675"
+    assert events[0].key.startswith("lgw:{a}:usage-alert:") and events[0].key.endswith(":90:d19675")
+    assert "person" not in events[0].key
+    assert len({e.key for e in events}) == 3
     payload = events[0].payload()
     assert payload["remaining"] == 1 and payload["reset_at"] == "2023-11-15T00:00:00Z"
     assert member_of(BucketState(APP, 1, MIDNIGHT)) is None

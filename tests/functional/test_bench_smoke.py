@@ -36,21 +36,26 @@ def native_tools() -> None:
         pytest.skip(where)
 
 
-@pytest.mark.slow
-@pytest.mark.redis
-@pytest.mark.timeout(90)
-def test_bench_measures_every_target_and_exits_by_itself(redis_url: str) -> None:
+def run_script(script: Path, redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """A bench script with ``--json``, after checking wrk and nginx are there."""
     native_tools()
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--seconds", "1", "--warmup", "0",
-         "--connections", "4", "--rounds", "1", "--json"],
+    return subprocess.run(
+        [sys.executable, str(script), *args, "--json"],
         cwd=REPO,
         env={**os.environ, "REDIS_URL": redis_url},
         capture_output=True,
         text=True,
-        timeout=80,
+        timeout=100,
         check=False,
-    )  # fmt: skip
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+@pytest.mark.timeout(110)
+def test_bench_measures_every_target_and_exits_by_itself(redis_url: str) -> None:
+    done = run_script(BENCH, redis_url, "--seconds", "1", "--warmup", "0",
+                      "--connections", "4", "--rounds", "1")  # fmt: skip
 
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
@@ -79,18 +84,9 @@ def test_bench_measures_every_target_and_exits_by_itself(redis_url: str) -> None
 @pytest.mark.redis
 @pytest.mark.timeout(120)
 def test_soak_reports_memory_and_descriptors_and_exits_by_itself(redis_url: str) -> None:
-    native_tools()
-    done = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "soak.py"), "--minutes", "0.05",
-         "--failures", "50", "--sample-seconds", "0.5", "--capacity-seconds", "1",
-         "--json"],
-        cwd=REPO,
-        env={**os.environ, "REDIS_URL": redis_url},
-        capture_output=True,
-        text=True,
-        timeout=110,
-        check=False,
-    )  # fmt: skip
+    done = run_script(REPO / "bench" / "soak.py", redis_url, "--minutes", "0.05",
+                      "--failures", "50", "--sample-seconds", "0.5",
+                      "--capacity-seconds", "1")  # fmt: skip
 
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)

@@ -29,21 +29,27 @@ def wait_listening(port: int, proc: subprocess.Popen[str], timeout: float = 20.0
     raise AssertionError(f"nothing listened on {port}")
 
 
-def test_serve_on_demo_defaults_answers_logs_and_stops_cleanly() -> None:
-    port, admin = free_port(), free_port()
+def start_demo(port: int, admin: int, **extra: str) -> subprocess.Popen[str]:
+    """``serve`` on the shipped demo config, listening on ``port`` (admin on ``admin``)."""
     env = {
         **os.environ,
         "GATEWAY_LISTEN": f"127.0.0.1:{port}",
         "GATEWAY_ADMIN_LISTEN": f"127.0.0.1:{admin}",
+        **extra,
     }
     env.pop("GATEWAY_CONFIG", None)
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "gateway", "serve"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def test_serve_on_demo_defaults_answers_logs_and_stops_cleanly() -> None:
+    port, admin = free_port(), free_port()
+    proc = start_demo(port, admin)
     try:
         wait_listening(port, proc)
         request = urllib.request.Request(
@@ -76,16 +82,7 @@ def test_serve_on_demo_defaults_answers_logs_and_stops_cleanly() -> None:
 
 def test_serve_runs_on_the_loop_the_environment_names() -> None:
     port, admin = free_port(), free_port()
-    env = {**os.environ, "GATEWAY_LISTEN": f"127.0.0.1:{port}",
-           "GATEWAY_ADMIN_LISTEN": f"127.0.0.1:{admin}", "GATEWAY_EVENT_LOOP": "asyncio"}  # fmt: skip
-    env.pop("GATEWAY_CONFIG", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_demo(port, admin, GATEWAY_EVENT_LOOP="asyncio")
     try:
         wait_listening(port, proc)
         proc.send_signal(signal.SIGTERM)

@@ -30,4 +30,3 @@ def test_without_the_variable_uvloop_is_used_where_installed() -> None:
 def test_an_unknown_loop_is_refused_with_the_choices() -> None:
     with pytest.raises(ValueError, match="expected one of auto, uvloop, asyncio"):
         loop_factory({"GATEWAY_EVENT_LOOP": "trio"})
-

@@ -227,6 +227,11 @@ def _serve(args: argparse.Namespace) -> int:
         handler.flush()
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # Ctrl-C before the signal handlers were in place: stopped while starting.
+        handler.flush()
+        print(f"{PROG}: interrupted while starting", file=sys.stderr)
+        return 130
     finally:
         handler.flush()
     return 0
@@ -254,10 +259,11 @@ async def _run(
                 "admin_listen / --admin-listen / GATEWAY_ADMIN_LISTEN",
             )
         listen = bound_address(main_sock)
-        if listen != settings.listen:
+        if listen.port != settings.listen.port:
             # Port 0 asked for: what depends on the listen address (a demo redirect_uri
             # written with {listen}) must name the port the kernel gave.
-            settings = load_settings(config, overrides={**overrides, "listen": str(listen)})
+            given = f"{settings.listen.host}:{listen.port}"
+            settings = load_settings(config, overrides={**overrides, "listen": given})
         await _check_store_at_start(settings, log)
     except BaseException:
         main_sock.close()

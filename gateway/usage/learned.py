@@ -27,6 +27,9 @@ APPLICATION = "APPLICATION"
 APPLICATION_AND_MEMBER = "APPLICATION_AND_MEMBER"
 THROTTLE_CODE = 101
 _THROTTLE = re.compile(r"\b(APPLICATION_AND_MEMBER|APPLICATION)\s+DAY\b")
+# Marks one process keeps per day, at most: each needs a real 429 from LinkedIn, yet the
+# resource comes from the caller's path, so the map must not grow without end.
+MAX_MARKS = 10_000
 REASONS = {APPLICATION: "learned_app_limit", APPLICATION_AND_MEMBER: "learned_member_limit"}
 
 
@@ -83,7 +86,7 @@ class LearnedLimits:
         if utc_day(mark.learned_at) != self._day:
             return False
         key = (app, mark.counter, mark.resource, mark.member or "")
-        if key in self._marks:
+        if key in self._marks or len(self._marks) >= MAX_MARKS:
             return False
         self._marks[key] = mark
         return True

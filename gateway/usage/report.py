@@ -12,7 +12,9 @@ from gateway.catalog.model import Catalog
 from gateway.development_window import is_expired, window_end
 from gateway.headers import seconds_until
 from gateway.policy_quota import granted_tier, quota_buckets
-from gateway.quota.model import BucketState
+from gateway.quota.keys import bucket_key
+from gateway.quota.model import BucketSpec, BucketState, Window
+from gateway.route_limits import find_catalog_route, route_bucket_name
 from gateway.runtime import Runtime
 from gateway.settings.model import AppConfig
 from gateway.usage.learned import REASONS
@@ -77,13 +79,15 @@ class AppUsage:
     shadow_refusals: dict[str, int]
     learned: tuple[LearnedMark, ...]
     development: tuple[DevelopmentWindow, ...]
+    # The member a JSON caller asked about, counted today or not.
+    asked: BucketView | None = None
 
     @property
     def day(self) -> str:
         return datetime.fromtimestamp(self.now, tz=UTC).date().isoformat()
 
     def as_json(self, member: str | None = None) -> dict[str, object]:
-        asked = [b for b in self.members if b.member == member] if member else []
+        asked = [self.asked] if self.asked is not None and member else []
         return {
             "app": self.app,
             "mode": self.mode,
@@ -127,18 +131,15 @@ async def app_usage(
     catalog = runtime.settings.catalog
     usage = runtime.usage
     members, total = await usage.ledger.members(app.name, now)
-    if member is not None and member not in members:
-        members = (*members, member)
+    shown = (*members, member) if member is not None else members
     products = tuple(app.products)
-    specs = list(quota_buckets(app, None, catalog, products))
-    specs += [quota_buckets(app, m, catalog, products)[-1] for m in members]
+    specs = [*quota_buckets(app, None, catalog, products), *route_app_buckets(app, catalog)]
+    specs += [quota_buckets(app, m, catalog, products)[-1] for m in shown]
     states = await runtime.store.peek(specs, now)
-    own = tuple(_view(s, None, now) for s in states[: len(states) - len(members)])
-    tail = states[len(states) - len(members) :]
-    member_views = sorted(
-        (_view(s, m, now) for s, m in zip(tail, members, strict=True)),
-        key=lambda v: (-v.used, v.member or ""),
-    )
+    own = tuple(_view(s, None, now) for s in states[: len(states) - len(shown)])
+    tail = [_view(s, m, now) for s, m in zip(states[len(own) :], shown, strict=True)]
+    asked = tail.pop() if member is not None else None
+    member_views = sorted(tail, key=lambda v: (-v.used, v.member or ""))
     counts = await usage.ledger.refusals(app.name, now)
     refusals = {k: v for k, v in counts.items() if not k.startswith(SHADOW_PREFIX)}
     shadow = {k.removeprefix(SHADOW_PREFIX): v for k, v in counts.items() if k not in refusals}
@@ -148,12 +149,29 @@ async def app_usage(
         now=now,
         app_buckets=own,
         members=tuple(member_views),
-        members_total=max(total, len(members)),
+        members_total=total,
         refusals=dict(sorted(refusals.items(), key=lambda kv: (-kv[1], kv[0]))),
         shadow_refusals=dict(sorted(shadow.items(), key=lambda kv: (-kv[1], kv[0]))),
         learned=tuple(usage.learned.of_app(app.name, now)),
         development=development_windows(app, catalog, now),
+        asked=asked,
     )
+
+
+def route_app_buckets(app: AppConfig, catalog: Catalog) -> list[BucketSpec]:
+    """The app-wide bucket of each route with an ``app_per_day`` limit (route_limits),
+    keyed and windowed as ``route_limits.route_buckets`` charges them."""
+    window = Window.UTC_DAY
+    if app.quotas is not None and app.quotas.window is not None:
+        window = app.quotas.window
+    out: list[BucketSpec] = []
+    for limit in app.route_limits:
+        route = find_catalog_route(catalog, limit.route)
+        if route is None or limit.app_per_day is None:
+            continue
+        name = route_bucket_name(route)
+        out.append(BucketSpec(name, bucket_key(app.name, name), limit.app_per_day, window))
+    return out
 
 
 def development_windows(

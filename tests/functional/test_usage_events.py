@@ -22,6 +22,7 @@ from gateway.quota.model import BucketSpec, BucketState, Window
 from gateway.runtime import RUNTIME, Runtime
 from gateway.sandbox.state import SANDBOX_STATE
 from gateway.settings.loader import load_settings
+from tests.functional.adaccounts_harness import ads_yaml, load, send, start
 from tests.functional.gateway_harness import gateway_yaml, member_token, write_config
 from tests.redis_server import PATIENT, unique_app, with_query
 
@@ -286,3 +287,34 @@ async def test_an_unreachable_alert_webhook_never_holds_a_call(
         )
         == 1
     )
+
+
+async def test_usage_json_holds_route_buckets_and_an_asked_member(
+    sandbox: TestServer, start_gateway: Start, aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    limits = "    route_limits:\n      - {route: /rest/adAnalytics, app_per_day: 3}"
+    text = ads_yaml(str(sandbox.make_url("")), std_extra=limits)
+    gateway = await start(aiohttp_server, load(tmp_path, text))
+    admin = await aiohttp_server(build_admin_app(gateway.app))
+    analytics = "/rest/adAnalytics?q=analytics&pivot=CAMPAIGN"
+    async with aiohttp.ClientSession() as session:
+        for _ in range(2):
+            assert (await send(session, gateway, "GET", analytics, "tok-ads-std")).status == 200
+    report = await usage_of(admin, "ads-std")
+    by_name = {b["name"]: b for b in report["buckets"]}
+    assert by_name["route:adAnalytics"]["used"] == 2
+    assert by_name["route:adAnalytics"]["remaining"] == 1
+    assert by_name["app"]["used"] == 2 and by_name["app"]["limit"] is None
+    assert report["members_total"] == 1
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(
+            admin.make_url("/usage/ads-std"), params={"member": "urn:li:person:nobody"}
+        ) as response,
+    ):
+        asked = await response.json()
+    assert asked["buckets"][-1] == {**asked["buckets"][-1], "name": "member", "used": 0}
+    # Asking about a member does not make it one of the day's members.
+    assert asked["members_total"] == 1
+    assert "urn:li:person:nobody" not in [m["member"] for m in asked["members"]]

@@ -14,6 +14,7 @@ from gateway.logs import guard_server_logger
 from gateway.metrics import Metrics
 from gateway.oauth.routes import add_oauth_routes
 from gateway.proxy import Upstream
+from gateway.public_bodies import PUBLIC_BODIES, PublicBodies
 from gateway.quota.factory import open_store
 from gateway.quota.store import QuotaStore
 from gateway.request_id import stamp
@@ -42,6 +43,7 @@ def build_gateway_app(
     app = web.Application(client_max_size=settings.max_body_bytes)
     guard_server_logger()
     app.on_response_prepare.append(stamp)
+    app[PUBLIC_BODIES] = PublicBodies(settings.public.public_body_reads)
     app.cleanup_ctx.append(_runtime_context(settings, clock, store))
     app.cleanup_ctx.append(role_lookup_context)
     app.cleanup_ctx.append(webhook_delivery_context)

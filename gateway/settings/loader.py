@@ -38,6 +38,7 @@ from gateway.settings.model import (
     UnmatchedRoutes,
     WebhookConfig,
 )
+from gateway.settings.public_limits import PUBLIC_DEFAULTS, parse_public_limits
 from gateway.settings.strict_yaml import (
     DuplicateKeys,
     StrictSafeLoader,
@@ -47,9 +48,7 @@ from gateway.settings.strict_yaml import (
 from gateway.settings.usage_alerts import USAGE_ALERT_DEFAULTS, parse_usage_alerts
 from gateway.tokens.model import token_digest
 
-E = TypeVar(
-    "E", UnmatchedRoutes, OnStoreError, Window, OnDevelopmentExpiry, LogFormat, AppMode
-)
+E = TypeVar("E", UnmatchedRoutes, OnStoreError, Window, OnDevelopmentExpiry, LogFormat, AppMode)
 
 ENV_CONFIG = "GATEWAY_CONFIG"
 ENV_OVERRIDES = {
@@ -90,6 +89,8 @@ DEFAULTS: dict[str, Any] = {
     "oauth": None,
     # What the gateway trusts and how hard it may be pushed (gateway.settings.guards).
     **GUARD_DEFAULTS,
+    # The unauthenticated endpoints' limits (gateway.settings.public_limits).
+    **PUBLIC_DEFAULTS,
     **USAGE_ALERT_DEFAULTS,
 }
 TOP_KEYS = frozenset(DEFAULTS)
@@ -307,6 +308,7 @@ class _Loader:
         oauth = parse_oauth_section(raw["oauth"], self.fail)
         guards = parse_guards(raw, self.env, admin.host if admin else None, self.fail)
         usage_alerts = parse_usage_alerts(raw, self.fail)
+        public = parse_public_limits(raw, self.fail)
         if self.problems:
             return None
         assert listen is not None and upstream is not None and store is not None
@@ -333,6 +335,7 @@ class _Loader:
             oauth=oauth,
             guards=guards,
             usage_alerts=usage_alerts,
+            public=public,
         )
 
     def _host_port(self, value: object, path: str) -> HostPort | None:

@@ -10,6 +10,7 @@ from enum import StrEnum
 from gateway.catalog.model import Catalog
 from gateway.quota.model import Window
 from gateway.settings.guards import Guards
+from gateway.settings.public_limits import PublicLimits
 from gateway.settings.usage_alerts import UsageAlerts
 
 
@@ -147,3 +148,5 @@ class Settings:
     # The admin token, the member header's trusted sources, the introspection budget.
     guards: Guards = field(default_factory=Guards)
     usage_alerts: UsageAlerts = field(default_factory=UsageAlerts)
+    # Body caps, concurrent body reads and state creation of /webhooks/* and /oauth/*.
+    public: PublicLimits = field(default_factory=PublicLimits)

@@ -1,6 +1,6 @@
 """The app's LinkedIn webhook endpoint, fronted by the gateway on its main listener.
 
-``GET /webhooks/{app}?challengeCode=...`` answers LinkedIn's validation challenge at once
+``GET /webhooks/{app}?challengeCode=<uuid>`` answers LinkedIn's validation challenge at once
 (LinkedIn allows 3 seconds); ``POST /webhooks/{app}`` checks ``X-LI-Signature``, drops
 social-action pushes the app's tier disables, deduplicates, queues durably and only then
 acknowledges with 200. Delivery to the app happens later, in ``delivery``.
@@ -15,15 +15,20 @@ import logging
 
 from aiohttp import web
 
-from gateway.bodies import read_body
 from gateway.catalog.model import Catalog
 from gateway.errors import GatewayError, Refusal, StoreError
 from gateway.policy_quota import granted_tier
+from gateway.public_bodies import PUBLIC_BODIES
 from gateway.responses import refusal_response
 from gateway.runtime import RUNTIME, Runtime
 from gateway.settings.model import AppConfig
 from gateway.webhooks.notifications import NotJson, parse_push
-from gateway.webhooks.signatures import SIGNATURE_HEADER, challenge_response, signature_valid
+from gateway.webhooks.signatures import (
+    SIGNATURE_HEADER,
+    challenge_code_valid,
+    challenge_response,
+    signature_valid,
+)
 
 log = logging.getLogger("gateway.webhooks")
 
@@ -80,6 +85,16 @@ async def challenge(request: web.Request) -> web.Response:
         )
         _record(runtime, app.name, refusal.reason, refusal.status)
         return refusal_response(refusal)
+    if not challenge_code_valid(code):
+        # Any other string would make this a signing oracle (gateway.webhooks.signatures).
+        refusal = _refusal(
+            400,
+            "BAD_REQUEST",
+            "challengeCode must be a UUID (8-4-4-4-12 hex digits)",
+            reason="webhook_challenge_invalid",
+        )
+        _record(runtime, app.name, refusal.reason, refusal.status)
+        return refusal_response(refusal)
     _record(runtime, app.name, "challenge", 200)
     return _json(
         {"challengeCode": code, "challengeResponse": challenge_response(app.client_secret, code)}
@@ -101,7 +116,9 @@ async def push(request: web.Request) -> web.Response:
 
 
 async def _accept(request: web.Request, runtime: Runtime, app: AppConfig) -> web.Response:
-    body = await read_body(request, runtime.settings.max_body_bytes)
+    body = await request.app[PUBLIC_BODIES].read(
+        request, runtime.settings.public.webhook_max_body_bytes
+    )
     if not signature_valid(app.client_secret, body, request.headers.get(SIGNATURE_HEADER)):
         log.warning(
             "webhook push for app %s refused: bad or missing %s", app.name, SIGNATURE_HEADER

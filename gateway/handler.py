@@ -17,7 +17,7 @@ from aiohttp import web
 from gateway.adaccounts.gate import NOTHING_HELD, hold, settle
 from gateway.adaccounts.rules import AdAccountClaim, claim_for, write_rules
 from gateway.bodies import read_body, stream_body
-from gateway.catalog.routes import match_route
+from gateway.catalog.routes import MethodNotServed, resolve_route
 from gateway.charging import charge, refund
 from gateway.development_window import (
     ProductWindow,
@@ -52,6 +52,7 @@ from gateway.restli import (
     classify,
     needs_body,
 )
+from gateway.restli_served import not_served_refusal, served_facts
 from gateway.roles.enforce import RoleCheck, check_roles, wants_body
 from gateway.runtime import RUNTIME, Runtime
 from gateway.settings.model import AppConfig
@@ -236,8 +237,12 @@ async def _classify(request: web.Request, runtime: Runtime) -> tuple[bytes | Non
 
 def _decide(runtime: Runtime, app: AppConfig, info: TokenInfo, facts: RequestFacts) -> Decision:
     settings = runtime.settings
-    match = match_route(settings.catalog, facts.api, facts.segments, facts.restli_method)
-    return decide(facts, match, info, app, settings.catalog, settings.unmatched_routes)
+    found = resolve_route(settings.catalog, facts.api, facts.segments, facts.restli_method)
+    if isinstance(found, MethodNotServed):
+        raise GatewayError(not_served_refusal(found, facts))
+    if found is not None:
+        facts = served_facts(facts, found)
+    return decide(facts, found, info, app, settings.catalog, settings.unmatched_routes)
 
 
 def _notices(

@@ -7,6 +7,7 @@ every request.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 
 from gateway.catalog.model import (
@@ -86,10 +87,7 @@ def _find(catalog: Catalog, api: str, segments: Sequence[str]) -> IndexedRoute |
     # case (/rest/ADACCOUNTS) must not slip past that route's rules to an unmatched-route path.
     folded = [s.casefold() for s in segments]
     for entry in candidates:
-        if all(
-            seg != "" if lit is None else seg == lit
-            for lit, seg in zip(entry.key, folded, strict=True)
-        ):
+        if _literals_match(entry.key, folded):
             return entry
     return None
 
@@ -105,20 +103,87 @@ def find_route(catalog: Catalog, api: str, segments: Sequence[str]) -> Route | N
     return entry.route if entry else None
 
 
-def match_route(
-    catalog: Catalog, api: str, segments: Sequence[str], method: RestliMethod
-) -> RouteMatch | None:
-    """The route and rule that govern a ``method`` call on the path, if any.
+@dataclass(frozen=True)
+class MethodNotServed:
+    """The path names a catalogued resource, but not a method it serves there.
 
-    None when no route matches, and also when the most specific route matching the path has
-    no rule for ``method``: a less specific route is never used as a fallback.
+    ``route`` is the catalogued route of the path's resource; ``served`` the Rest.li methods
+    it serves at the path's own level (empty when the catalog lists only the other level:
+    the entities of a collection-only resource, or the collection of an entity-only one).
+    """
+
+    route: Route
+    method: RestliMethod
+    served: tuple[RestliMethod, ...]
+
+
+def is_singleton(entry: IndexedRoute) -> bool:
+    """A Rest.li simple resource (``/rest/me``): read with GET at a collection-level path.
+
+    Rest.li paths alternate collection and key, so at an odd segment count only a simple
+    resource can serve GET on an entity; a plain GET there is its GET, never a GET_ALL.
+    """
+    served = entry.by_method
+    return (
+        len(entry.key) % 2 == 1
+        and entry.key[-1] is not None
+        and RestliMethod.GET in served
+        and RestliMethod.GET_ALL not in served
+    )
+
+
+def _literals_match(key: Sequence[str | None], folded: Sequence[str]) -> bool:
+    return all(
+        seg != "" if lit is None else seg == lit for lit, seg in zip(key, folded, strict=True)
+    )
+
+
+def _other_level(catalog: Catalog, api: str, segments: Sequence[str]) -> IndexedRoute | None:
+    """The route of the same resource one level off the path: its collection (the path ends
+    in a key) or its entities (the path ends in a collection). Simple resources have no key
+    level: the segment after one names a sub-resource, another resource."""
+    folded = [s.casefold() for s in segments]
+    index = _index(catalog)
+    if len(segments) % 2 == 0:
+        for entry in index.get((api.casefold(), len(segments) - 1), ()):
+            if not is_singleton(entry) and _literals_match(entry.key, folded[:-1]):
+                return entry
+        return None
+    for entry in index.get((api.casefold(), len(segments) + 1), ()):
+        if entry.key[-1] is None and _literals_match(entry.key[:-1], folded):
+            return entry
+    return None
+
+
+def resolve_route(
+    catalog: Catalog, api: str, segments: Sequence[str], method: RestliMethod
+) -> RouteMatch | MethodNotServed | None:
+    """The route and rule that govern a ``method`` call on the path.
+
+    ``MethodNotServed`` when the path names a catalogued resource (a route pattern matches
+    it, or its resource's other level is catalogued) but that route does not serve
+    ``method``: a declared method must never turn a catalogued call into an unmatched one.
+    None only when the path names no catalogued resource at all. A GET_ALL on a singleton
+    resource is its GET. A less specific route is never used as a fallback.
     """
     entry = _find(catalog, api, segments)
     if entry is None:
-        return None
+        other = _other_level(catalog, api, segments)
+        return None if other is None else MethodNotServed(other.route, method, ())
+    if method is RestliMethod.GET_ALL and is_singleton(entry):
+        method = RestliMethod.GET
     served = entry.by_method.get(method)
     if served is None:
-        return None
+        return MethodNotServed(entry.route, method, tuple(entry.by_method))
     rule, products = served
     params: Mapping[str, str] = {name: segments[i] for i, name in entry.params}
     return RouteMatch(route=entry.route, rule=rule, params=params, products=products)
+
+
+def match_route(
+    catalog: Catalog, api: str, segments: Sequence[str], method: RestliMethod
+) -> RouteMatch | None:
+    """The route and rule that govern a ``method`` call on the path, if any: ``resolve_route``
+    without the reason when there is none."""
+    found = resolve_route(catalog, api, segments, method)
+    return found if isinstance(found, RouteMatch) else None

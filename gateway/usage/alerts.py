@@ -25,6 +25,7 @@ from urllib.parse import unquote
 import aiohttp
 
 from gateway.errors import StoreError
+from gateway.logs import Fields
 from gateway.metrics import Metrics
 from gateway.quota.keys import bucket_key, utc_day
 from gateway.quota.model import BucketState
@@ -179,17 +180,7 @@ class Alerts:
             ALERTS_METRIC, app=event.app, bucket=event.bucket, threshold=str(event.threshold)
         )
         payload = event.payload()
-        log.warning(
-            "usage_alert app=%s bucket=%s member=%s threshold=%d%% used=%d limit=%d reset_at=%s",
-            event.app,
-            event.bucket,
-            event.member or "-",
-            event.threshold,
-            event.used,
-            event.limit,
-            payload["reset_at"],
-            extra={"usage_alert": payload},
-        )
+        log.warning(Fields(payload))
         if self._webhook is not None:
             await self._post(self._webhook, payload, post)
 

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 import aiohttp
 
 from gateway.errors import StoreError
+from gateway.logs import Fields
 from gateway.metrics import Metrics
 from gateway.quota.keys import utc_day
 from gateway.quota.model import BucketState
@@ -91,11 +92,14 @@ class Usage:
             self._batch(app, utc_day(now)).learned.append(mark)
             self.metrics.inc(LEARNED_METRIC, app=app, counter=counter)
             log.warning(
-                "learned_limit app=%s counter=%s resource=%s member=%s until 00:00 UTC",
-                app,
-                counter,
-                resource,
-                member or "-",
+                Fields(
+                    event="learned_limit",
+                    app=app,
+                    counter=counter,
+                    resource=resource,
+                    member=member or "-",
+                    until="00:00Z",
+                )
             )
 
     def charged(self, app: str, states: Sequence[BucketState], now: float) -> None:

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from gateway.catalog.model import Catalog
 from gateway.errors import Refusal
+from gateway.logs import Fields
 from gateway.metrics import Metrics
 from gateway.policy import Admit
 from gateway.policy_quota import quota_buckets
@@ -49,10 +50,13 @@ def waive(metrics: Metrics, app: AppConfig, refusal: Refusal, outcome: Outcome |
         return False
     metrics.inc(SHADOW_METRIC, app=app.name, reason=refusal.reason)
     log.info(
-        "shadow_refuse app=%s reason=%s status=%d (forwarded)",
-        app.name,
-        refusal.reason,
-        refusal.status,
+        Fields(
+            event="shadow_refuse",
+            app=app.name,
+            reason=refusal.reason,
+            status=refusal.status,
+            forwarded=True,
+        )
     )
     if outcome is not None and outcome.decision != SHADOW_DECISION:
         outcome.decision = SHADOW_DECISION

@@ -22,7 +22,7 @@ from gateway.quota.model import BucketSpec, BucketState, Window
 from gateway.runtime import RUNTIME, Runtime
 from gateway.sandbox.state import SANDBOX_STATE
 from gateway.settings.loader import load_settings
-from tests.functional.adaccounts_harness import ads_yaml, load, send, start
+from tests.functional.adaccounts_harness import ads_yaml, campaign_group, load, send, start
 from tests.functional.gateway_harness import gateway_yaml, member_token, write_config
 from tests.redis_server import PATIENT, unique_app, with_query
 
@@ -240,13 +240,19 @@ async def test_near_limit_events_are_logged_counted_and_posted_once(
     ]
     assert received[1]["remaining"] == 0 and received[1]["limit"] == 10
     assert received[1]["event"] == "usage_threshold_crossed"
-    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("usage_alert ")]
-    assert lines == [
-        "usage_alert app=social bucket=member member=urn:li:person:m00 threshold=50% used=5 "
-        f"limit=10 reset_at={received[0]['reset_at']}",
-        "usage_alert app=social bucket=member member=urn:li:person:m00 threshold=100% used=10 "
-        f"limit=10 reset_at={received[1]['reset_at']}",
+    lines = [
+        r.getMessage()
+        for r in caplog.records
+        if r.getMessage().startswith("event=usage_threshold_crossed ")
     ]
+    assert lines == [
+        "event=usage_threshold_crossed app=social bucket=member member=urn:li:person:m00 "
+        f"threshold_percent={e['threshold_percent']} used={e['used']} limit=10 "
+        f"remaining={e['remaining']} reset_at={e['reset_at']} at={e['at']}"
+        for e in received
+    ]
+    record = next(r for r in caplog.records if r.getMessage() == lines[0])
+    assert record.msg == received[0]
     metrics = runtime.metrics
     assert (
         metrics.value("gateway_usage_alerts_total", app="social", bucket="member", threshold="50")
@@ -318,3 +324,33 @@ async def test_usage_json_holds_route_buckets_and_an_asked_member(
     # Asking about a member does not make it one of the day's members.
     assert asked["members_total"] == 1
     assert "urn:li:person:nobody" not in [m["member"] for m in asked["members"]]
+
+
+async def test_shadow_mode_forwards_an_edit_past_the_five_ad_accounts(
+    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+) -> None:
+    grant = "      conversions: {}\n"
+    text = ads_yaml(str(sandbox.make_url("")))
+    assert grant in text
+    gateway = await start(
+        aiohttp_server, load(tmp_path, text.replace(grant, grant + "    mode: shadow\n", 1))
+    )
+    async with aiohttp.ClientSession() as session:
+        for account in range(1, 7):
+            created = await send(
+                session,
+                gateway,
+                "POST",
+                f"/rest/adAccounts/{account}/adCampaignGroups",
+                "tok-ads",
+                body=campaign_group(account),
+                restli="CREATE",
+            )
+            assert created.status == 201, account
+    metrics = runtime_of(gateway).metrics
+    assert (
+        metrics.value("gateway_shadow_refusals_total", app="ads", reason="ad_account_edit_limit")
+        == 1
+    )
+    # Only what enforcement admitted is in the ledger: the five.
+    assert len((await runtime_of(gateway).ad_accounts.view("ads")).edited) == 5

@@ -8,7 +8,8 @@ Two families are sent side by side:
   (epoch seconds), describing the single most constrained bucket.
 
 LinkedIn itself sends no rate-limit headers (API guide, "Rate limits"); these describe the
-gateway's own counters, which mirror LinkedIn's daily ones.
+gateway's own counters, which mirror LinkedIn's daily ones. ``w`` is each bucket's window
+in seconds: 86400 for a day, 3600 for an hour, 60 for a minute.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from gateway.quota.model import WINDOW_SECONDS, BucketSpec, BucketState
+from gateway.quota.model import BucketSpec, BucketState, window_seconds
 
 
 def sf_string(value: str) -> str:
@@ -55,7 +56,8 @@ def rate_limit_headers(states: Sequence[BucketState], now: float) -> dict[str, s
     if not limited:
         return {}
     policy = ", ".join(
-        f"{sf_string(state.spec.name)};q={limit};w={WINDOW_SECONDS}" for state, limit, _ in limited
+        f"{sf_string(state.spec.name)};q={limit};w={window_seconds(state.spec.window)}"
+        for state, limit, _ in limited
     )
     current = ", ".join(
         f"{sf_string(state.spec.name)};r={remaining};t={seconds_until(state.reset_at, now)}"
@@ -75,7 +77,8 @@ def retry_after(states: Sequence[BucketState], exhausted: Sequence[BucketSpec], 
     """Seconds (rounded up, at least 1) until every exhausted bucket frees a call.
 
     RFC 9110 §10.2.3 ``Retry-After`` as delay-seconds. For a utc-day bucket that is the next
-    UTC midnight: retrying earlier only burns calls (API guide, "Rate limits").
+    UTC midnight: retrying earlier only burns calls (API guide, "Rate limits"); for a
+    per-minute or per-hour route limit, the end of that minute or hour.
     """
     wait = 1
     for state in states:

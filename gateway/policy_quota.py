@@ -13,7 +13,7 @@ from gateway.catalog.model import Catalog, QuotaRule, Tier
 from gateway.errors import Refusal
 from gateway.headers import rate_limit_headers, retry_after
 from gateway.quota.keys import bucket_key
-from gateway.quota.model import BucketSpec, QuotaOutcome, Window
+from gateway.quota.model import BucketSpec, QuotaOutcome, Window, window_seconds
 from gateway.route_limits import is_member_bucket
 from gateway.settings.model import AppConfig
 
@@ -107,12 +107,16 @@ def quota_refusal(outcome: QuotaOutcome, now: float) -> Refusal:
     )
     headers = rate_limit_headers(outcome.states, now)
     headers["Retry-After"] = str(retry_after(outcome.states, outcome.exhausted, now))
+    # LinkedIn's message names the window too: DAY, or a route's MINUTE / HOUR limit.
+    span = max((window_seconds(spec.window) for spec in outcome.exhausted), default=86400)
+    period = {60: "MINUTE", 3600: "HOUR"}.get(span, "DAY")
     return Refusal(
         status=429,
         reason=reason,
         code="TOO_MANY_REQUESTS",
         message=(
-            f"Resource level throttle {counter} DAY limit for calls to this resource is reached."
+            f"Resource level throttle {counter} {period} limit for calls to this resource is "
+            "reached."
         ),
         service_error_code=101,
         headers=headers,

@@ -14,7 +14,7 @@ from typing import Any
 
 from gateway.catalog.model import AdAccountRules, QuotaRule, Tier
 from gateway.errors import ConfigProblem
-from gateway.quota.model import Window
+from gateway.quota.model import DAILY_WINDOWS, Window
 
 PERMISSION_TYPES = ("member", "openid")
 
@@ -370,12 +370,13 @@ def _read_quota(value: object, path: str, problems: Problems) -> QuotaRule | Non
     window_name = _string(m, "window", path, problems)
     window: Window | None = None
     if window_name is not None:
-        try:
-            window = Window(window_name)
-        except ValueError:
-            allowed = ", ".join(w.value for w in Window)
+        # A tier's quota is LinkedIn's daily counters: utc-day or rolling-24h only.
+        daily = {w.value: w for w in Window if w in DAILY_WINDOWS}
+        window = daily.get(window_name)
+        if window is None:
             problems.add(
-                join_path(path, "window"), f"expected one of {allowed}, got {window_name!r}"
+                join_path(path, "window"),
+                f"expected one of {', '.join(daily)}, got {window_name!r}",
             )
     if window is None or app == _BROKEN or member == _BROKEN:
         return None

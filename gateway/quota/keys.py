@@ -10,7 +10,7 @@ import functools
 import math
 from urllib.parse import quote
 
-from gateway.quota.model import WINDOW_SECONDS, Window
+from gateway.quota.model import WINDOW_SECONDS, Window, window_seconds
 
 PREFIX = "lgw"
 
@@ -34,11 +34,27 @@ def utc_day(now: float) -> int:
     return math.floor(now / WINDOW_SECONDS)
 
 
+# The letter of each fixed window in its keys: ``:d20426`` counts UTC day 20426 since the
+# epoch, ``:h490224`` an hour, ``:m29413440`` a minute.
+_LETTER = {Window.UTC_DAY: "d", Window.UTC_HOUR: "h", Window.UTC_MINUTE: "m"}
+
+
+def window_index(window: Window, now: float) -> int:
+    """Which fixed window (minutes, hours or days since the epoch, UTC) holds ``now``."""
+    return math.floor(now / window_seconds(window))
+
+
 def window_key(stem: str, window: Window, now: float) -> str:
     """The full key counting ``stem`` in the window that contains ``now``."""
-    if window is Window.UTC_DAY:
-        return f"{stem}:d{utc_day(now)}"
-    return f"{stem}:r"
+    letter = _LETTER.get(window)
+    if letter is None:
+        return f"{stem}:r"
+    return f"{stem}:{letter}{window_index(window, now)}"
+
+
+def next_boundary(window: Window, now: float) -> float:
+    """When the fixed window holding ``now`` ends: the next UTC minute, hour or midnight."""
+    return float((window_index(window, now) + 1) * window_seconds(window))
 
 
 def next_utc_midnight(now: float) -> float:

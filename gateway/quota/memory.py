@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from uuid import uuid4
 
-from gateway.quota.model import BucketSpec, BucketState, QuotaOutcome, Ticket, Window
+from gateway.quota.model import BucketSpec, BucketState, QuotaOutcome, Ticket, Window, is_fixed
 from gateway.quota.windows import (
     counted_window,
     counter_key,
@@ -126,7 +126,7 @@ class MemoryStore:
     def _count(self, key: str, window: Window, now: float) -> str | None:
         entry = self._live(key, now)
         deadline = expires_at(window, now)
-        if window is Window.UTC_DAY:
+        if is_fixed(window):
             if not isinstance(entry, _Counter):
                 entry = _Counter(count=0, deadline=deadline)
                 self._entries[key] = entry

@@ -11,9 +11,26 @@ class Window(StrEnum):
     UTC_DAY = "utc-day"
     # A sliding 24 h window: exact, every call expires 86400 s after it was made.
     ROLLING_24H = "rolling-24h"
+    # Fixed windows on the UTC clock, for per-route limits LinkedIn publishes per minute or
+    # per hour as well as per day (the Conversions API: 600 requests per minute).
+    UTC_HOUR = "utc-hour"
+    UTC_MINUTE = "utc-minute"
 
 
 WINDOW_SECONDS = 86400
+# The windows a tier's or an app's own quota may name: LinkedIn's counters are daily.
+DAILY_WINDOWS = frozenset({Window.UTC_DAY, Window.ROLLING_24H})
+_SECONDS = {Window.UTC_MINUTE: 60, Window.UTC_HOUR: 3600}
+
+
+def window_seconds(window: Window) -> int:
+    """The length of ``window`` in seconds: 60, 3600, or 86400 for both daily windows."""
+    return _SECONDS.get(window, WINDOW_SECONDS)
+
+
+def is_fixed(window: Window) -> bool:
+    """True for windows counted in one counter that resets at a UTC boundary."""
+    return window is not Window.ROLLING_24H
 
 
 @dataclass(frozen=True)
@@ -36,8 +53,9 @@ class BucketState:
     """A bucket after a consume (or a peek).
 
     ``used`` counts calls in the current window including an admitted one;
-    ``reset_at`` is the epoch second at which the next call frees up (utc-day: the next
-    midnight; rolling-24h: the oldest counted call plus 24 h, or now + 24 h when empty).
+    ``reset_at`` is the epoch second at which the next call frees up (utc-day, utc-hour,
+    utc-minute: the window's end on the UTC clock; rolling-24h: the oldest counted call plus
+    24 h, or now + 24 h when empty).
     """
 
     spec: BucketSpec
@@ -55,8 +73,8 @@ class BucketState:
 class Ticket:
     """Enough to take back exactly what one admitted call consumed.
 
-    ``entries`` holds (full store key, member) pairs: for utc-day counters the member is
-    None and refunding decrements; for rolling windows it names the sorted-set member.
+    ``entries`` holds (full store key, member) pairs: for fixed-window counters the member
+    is None and refunding decrements; for rolling windows it names the sorted-set member.
     """
 
     entries: tuple[tuple[str, str | None], ...]

@@ -2,7 +2,7 @@
 --
 -- KEYS[i]      full window key of bucket i
 -- ARGV[1]      rolling cutoff, now - 86400: calls scored at or before it no longer count
--- ARGV[1 + i]  window kind of bucket i: 'd' utc-day counter, 'r' rolling-24h set
+-- ARGV[1 + i]  window kind of bucket i: 'd' fixed-window counter (UTC day, hour or minute), 'r' rolling-24h set
 --
 -- Returns {used_1, oldest_1, used_2, oldest_2, ...} as consume.lua does.
 

@@ -68,7 +68,6 @@ PING = encode_command(["PING"])
 # consume.lua's first reply item when the script started after its deadline.
 LATE = -1
 
-_KIND = {Window.UTC_DAY: "d", Window.ROLLING_24H: "r"}
 _APP_TAG = re.compile(r"\{([^}]*)\}")
 
 T = TypeVar("T")
@@ -168,11 +167,12 @@ class RedisStore:
         args: list[Arg] = [
             repr(float(now)),
             repr(float(rolling_cutoff(now))),
-            ttl_seconds(Window.UTC_DAY, now),
             ttl_seconds(Window.ROLLING_24H, now),
         ]
         for spec, window, member in zip(buckets, windows, members, strict=True):
-            args += [-1 if spec.limit is None else spec.limit, _KIND[window], member]
+            # A fixed window's counter carries its own TTL: it expires with its window.
+            last: Arg = member if window is Window.ROLLING_24H else ttl_seconds(window, now)
+            args += [-1 if spec.limit is None else spec.limit, _kind(window), last]
         reply = _as_list(
             await self._call("consume", keys, self._run(CONSUME, keys, args, dated=True))
         )
@@ -202,7 +202,7 @@ class RedisStore:
             return ()
         keys = [counter_key(spec, now) for spec in buckets]
         args: list[Arg] = [repr(float(rolling_cutoff(now)))]
-        args += [_KIND[counted_window(spec)] for spec in buckets]
+        args += [_kind(counted_window(spec)) for spec in buckets]
         reply = _as_list(await self._call("peek", keys, self._run(PEEK, keys, args)))
         return _states(buckets, reply, now)
 
@@ -279,6 +279,11 @@ class RedisStore:
             raise StoreError(
                 f"quota store {operation} failed{where}: {type(exc).__name__}: {exc}"
             ) from exc
+
+
+def _kind(window: Window) -> str:
+    # consume.lua's window kinds: one counter per fixed window ('d'), or a rolling set ('r').
+    return "r" if window is Window.ROLLING_24H else "d"
 
 
 def split_timeouts(url: str) -> StoreURL:

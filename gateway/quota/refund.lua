@@ -1,7 +1,7 @@
 -- Take back one admitted call.
 --
 -- KEYS[i]  full window key of entry i of the ticket
--- ARGV[i]  the call's member in that rolling set, or '' for a utc-day counter
+-- ARGV[i]  the call's member in that rolling set, or '' for a fixed-window counter
 --
 -- A counter is decremented only while it exists and is above zero: recreating an expired
 -- key would leave it without a TTL. DECR keeps the key's TTL.

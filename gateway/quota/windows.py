@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import math
 
-from gateway.quota.keys import next_utc_midnight, window_key
-from gateway.quota.model import WINDOW_SECONDS, BucketSpec, Window
+from gateway.quota.keys import next_boundary, window_key
+from gateway.quota.model import WINDOW_SECONDS, BucketSpec, Window, is_fixed, window_seconds
 
 # A key outlives its window by this much so a call made just before the window closes
 # still finds its counter when it is refunded.
@@ -37,9 +37,14 @@ def rolling_cutoff(now: float) -> float:
 
 
 def expires_at(window: Window, now: float) -> float:
-    """The deadline of a key written at ``now``: its window can no longer matter after it."""
-    if window is Window.UTC_DAY:
-        return next_utc_midnight(now) + EXPIRY_MARGIN_SECONDS
+    """The deadline of a key written at ``now``: its window can no longer matter after it.
+
+    A fixed window's key expires with its window (plus the refund margin, at most the
+    window's own length): a minute's counter is gone two minutes after it began at most.
+    """
+    if is_fixed(window):
+        margin = min(EXPIRY_MARGIN_SECONDS, window_seconds(window))
+        return next_boundary(window, now) + margin
     return now + WINDOW_SECONDS + EXPIRY_MARGIN_SECONDS
 
 
@@ -51,11 +56,12 @@ def ttl_seconds(window: Window, now: float) -> int:
 def reset_at(window: Window, now: float, oldest: float | None) -> float:
     """When the next call frees up.
 
-    utc-day: the next midnight UTC. rolling-24h: 24 h after the oldest counted call, or
-    24 h from ``now`` when nothing is counted.
+    utc-day, utc-hour, utc-minute: the window's end (the next midnight, hour or minute,
+    UTC). rolling-24h: 24 h after the oldest counted call, or 24 h from ``now`` when nothing
+    is counted.
     """
-    if window is Window.UTC_DAY:
-        return next_utc_midnight(now)
+    if is_fixed(window):
+        return next_boundary(window, now)
     if oldest is None:
         return now + WINDOW_SECONDS
     return oldest + WINDOW_SECONDS

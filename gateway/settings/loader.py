@@ -21,7 +21,7 @@ from gateway.catalog.model import Catalog
 from gateway.errors import ConfigError, ConfigProblem
 from gateway.oauth.config import parse_app_oauth, parse_oauth_section
 from gateway.quota.factory import check_store_url
-from gateway.quota.model import Window
+from gateway.quota.model import DAILY_WINDOWS, Window
 from gateway.route_limits import read_route_limits
 from gateway.settings.guards import GUARD_DEFAULTS, parse_guards
 from gateway.settings.model import (
@@ -373,6 +373,14 @@ class _Loader:
         self.fail(path, f"must be one of {', '.join(members)}, not {value!r}")
         return None
 
+    def _daily_window(self, value: object, path: str) -> Window | None:
+        # An app's quota mirrors LinkedIn's daily counters; minutes and hours are route limits.
+        names = {w.value: w for w in Window if w in DAILY_WINDOWS}
+        if isinstance(value, str) and value in names:
+            return names[value]
+        self.fail(path, f"must be one of {', '.join(names)}, not {value!r}")
+        return None
+
     def _positive(self, value: object, path: str, *, integer: bool = False) -> float | None:
         ok_type = int if integer else (int, float)
         if isinstance(value, bool) or not isinstance(value, ok_type) or value <= 0:
@@ -536,7 +544,7 @@ class _Loader:
             numbers[key] = value
         window = None
         if raw.get("window") is not None:
-            window = self._enum(Window, raw["window"], f"{path}.window")
+            window = self._daily_window(raw["window"], f"{path}.window")
         return QuotaOverride(numbers["app_per_day"], numbers["member_per_day"], window)
 
     def _tokens(

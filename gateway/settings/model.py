@@ -63,11 +63,15 @@ class QuotaOverride:
 
 @dataclass(frozen=True)
 class RouteLimit:
-    """Daily limits of one catalog route, as LinkedIn's developer portal shows them."""
+    """Limits of one catalog route in one window, as LinkedIn publishes them (the developer
+    portal's daily figures; per minute or hour where LinkedIn throttles so)."""
 
     route: str
-    app_per_day: int | None
-    member_per_day: int | None
+    app_limit: int | None
+    member_limit: int | None
+    # UTC_DAY: the app's daily window (utc-day, or rolling-24h with quotas.window);
+    # UTC_HOUR / UTC_MINUTE: fixed windows on the UTC clock.
+    window: Window = Window.UTC_DAY
 
 
 @dataclass(frozen=True)

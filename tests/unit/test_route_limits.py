@@ -117,13 +117,16 @@ def test_a_route_bucket_refusal_names_linkedins_counter(
     [
         (None, []),
         ([{"route": "/rest/adAnalytics", "app_per_day": 10}], []),
-        ("x", [("p", "must be a list of {route, app_per_day, member_per_day}")]),
-        (["x"], [("p[0]", "must be a mapping {route, app_per_day, member_per_day}")]),
+        ("x", [("p", "must be a list of {route, window, app_per_window, member_per_window}")]),
+        (["x"], [("p[0]", "must be a mapping {route, window, app_per_window, member_per_window}")]),
         (
             [{"route": "/rest/nope", "app_per_day": 1}],
             [("p[0].route", "'/rest/nope' is not a route pattern of the catalog")],
         ),
-        ([{"route": "/rest/adAnalytics"}], [("p[0]", "give app_per_day, member_per_day or both")]),
+        (
+            [{"route": "/rest/adAnalytics"}],
+            [("p[0]", "give app_per_window, member_per_window or both")],
+        ),
         (
             [{"route": "/rest/adAnalytics", "app_per_day": -1}],
             [("p[0].app_per_day", "must be a whole number of calls, 0 or more")],
@@ -134,21 +137,54 @@ def test_a_route_bucket_refusal_names_linkedins_counter(
         ),
         (
             [{"route": "/rest/adAnalytics", "app_per_day": 1, "hourly": 2}],
-            [("p[0].hourly", "unknown key (allowed: app_per_day, member_per_day, route)")],
+            [
+                (
+                    "p[0].hourly",
+                    "unknown key (allowed: app_per_day, app_per_window, member_per_day, "
+                    "member_per_window, route, window)",
+                )
+            ],
         ),
         (
             [
                 {"route": "/rest/adAnalytics", "app_per_day": 1},
                 {"route": "/rest/adanalytics", "app_per_day": 2},
             ],
-            [("p[1].route", "already limited at p[0]")],
+            [("p[1].route", "already limited in this window at p[0]")],
+        ),
+        (
+            [
+                {"route": "/rest/adAnalytics", "app_per_day": 1},
+                {"route": "/rest/adAnalytics", "window": "minute", "app_per_window": 2},
+                {"route": "/rest/adAnalytics", "window": "hour", "member_per_window": 3},
+            ],
+            [],
+        ),
+        (
+            [{"route": "/rest/adAnalytics", "window": "second", "app_per_window": 1}],
+            [("p[0].window", "must be one of minute, hour, day, not 'second'")],
+        ),
+        (
+            [{"route": "/rest/adAnalytics", "window": "minute", "app_per_day": 1}],
+            [("p[0].app_per_day", "a daily number with a shorter window: use app_per_window")],
+        ),
+        (
+            [{"route": "/rest/adAnalytics", "app_per_day": 1, "app_per_window": 1}],
+            [("p[0].app_per_day", "give app_per_window or app_per_day, not both")],
+        ),
+        (
+            [
+                {"route": "/rest/adAnalytics", "window": "minute", "app_per_window": 1},
+                {"route": "/rest/adAnalytics", "window": "minute", "app_per_window": 2},
+            ],
+            [("p[1].route", "already limited in this window at p[0]")],
         ),
     ],
 )
 def test_route_limits_are_validated(raw: object, problems: list[tuple[str, str]]) -> None:
     limits, found = read_route_limits(raw, "p", CATALOG)
     assert found == problems
-    if not problems and raw:
+    if not problems and isinstance(raw, list) and len(raw) == 1:
         assert limits == (RouteLimit("/rest/adAnalytics", 10, None),)
 
 
@@ -176,3 +212,42 @@ apps:
     )
     settings = load_settings(str(path), environ={})
     assert settings.apps["acme"].route_limits == (RouteLimit("/rest/adAnalytics", 5000, 500),)
+
+
+def test_several_windows_on_one_route_each_get_their_buckets() -> None:
+    raw = [
+        {"route": "/rest/conversionEvents", "window": "minute", "app_per_window": 600},
+        {"route": "/rest/conversionEvents", "window": "hour", "member_per_window": 50},
+        {"route": "/rest/conversionEvents", "app_per_day": 100000},
+    ]
+    limits, problems = read_route_limits(raw, "p", CATALOG)
+    assert problems == []
+    app = AppConfig(
+        name="acme",
+        client_id="c",
+        client_secret="s",
+        products={},
+        quotas=None,
+        route_limits=limits,
+    )
+    match = match_route(CATALOG, "rest", ("conversionEvents",), RestliMethod.CREATE)
+    buckets = route_buckets(app, "urn:li:person:m1", match)
+    assert [(b.name, b.limit, b.window) for b in buckets] == [
+        ("route:conversionEvents:minute", 600, Window.UTC_MINUTE),
+        ("route:conversionEvents:hour:member", 50, Window.UTC_HOUR),
+        ("route:conversionEvents", 100000, Window.UTC_DAY),
+    ]
+    assert is_member_bucket("route:conversionEvents:hour:member")
+    assert not is_member_bucket("route:conversionEvents:minute")
+
+
+def test_a_minute_refusal_says_minute_and_waits_for_the_minute() -> None:
+    spec = BucketSpec("route:conversionEvents:minute", "k", 600, Window.UTC_MINUTE)
+    now = 1_800_000_030.25  # 30.25 s into a UTC minute
+    state = BucketState(spec, 600, 1_800_000_060.0)
+    refusal = quota_refusal(QuotaOutcome(False, (state,), (spec,), None), now)
+    assert refusal.status == 429
+    assert "APPLICATION MINUTE limit" in refusal.message
+    assert refusal.headers["Retry-After"] == "30"
+    assert refusal.headers["RateLimit-Policy"] == '"route:conversionEvents:minute";q=600;w=60'
+    assert refusal.headers["RateLimit"] == '"route:conversionEvents:minute";r=0;t=30'

@@ -62,6 +62,13 @@ def find_catalog_route(catalog: Catalog, pattern: str) -> Route | None:
     return None
 
 
+def counted_window(app: AppConfig, limit: RouteLimit) -> Window:
+    """The window ``limit`` is counted in: a daily limit follows the app's quotas window."""
+    if limit.window is Window.UTC_DAY and app.quotas is not None and app.quotas.window is not None:
+        return app.quotas.window
+    return limit.window
+
+
 def route_buckets(
     app: AppConfig, member: str | None, match: RouteMatch | None
 ) -> tuple[BucketSpec, ...]:
@@ -77,9 +84,7 @@ def route_buckets(
         # The loader stores each limit under the catalog's own spelling of the pattern.
         if limit.route != match.route.pattern:
             continue
-        window = limit.window
-        if window is Window.UTC_DAY and app.quotas is not None and app.quotas.window is not None:
-            window = app.quotas.window
+        window = counted_window(app, limit)
         name = route_bucket_name(match.route, limit.window)
         if limit.app_limit is not None:
             buckets.append(BucketSpec(name, bucket_key(app.name, name), limit.app_limit, window))

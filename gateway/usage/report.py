@@ -13,8 +13,8 @@ from gateway.development_window import is_expired, window_end
 from gateway.headers import seconds_until
 from gateway.policy_quota import granted_tier, quota_buckets
 from gateway.quota.keys import bucket_key
-from gateway.quota.model import BucketSpec, BucketState, Window
-from gateway.route_limits import find_catalog_route, route_bucket_name
+from gateway.quota.model import BucketSpec, BucketState
+from gateway.route_limits import counted_window, find_catalog_route, route_bucket_name
 from gateway.runtime import Runtime
 from gateway.settings.model import AppConfig
 from gateway.usage.learned import REASONS
@@ -159,18 +159,16 @@ async def app_usage(
 
 
 def route_app_buckets(app: AppConfig, catalog: Catalog) -> list[BucketSpec]:
-    """The app-wide bucket of each route with an ``app_per_day`` limit (route_limits),
-    keyed and windowed as ``route_limits.route_buckets`` charges them."""
-    window = Window.UTC_DAY
-    if app.quotas is not None and app.quotas.window is not None:
-        window = app.quotas.window
+    """The app-wide bucket of each route limit with an app number (route_limits, any
+    window), keyed and windowed as ``route_limits.route_buckets`` charges them."""
     out: list[BucketSpec] = []
     for limit in app.route_limits:
         route = find_catalog_route(catalog, limit.route)
-        if route is None or limit.app_per_day is None:
+        if route is None or limit.app_limit is None:
             continue
-        name = route_bucket_name(route)
-        out.append(BucketSpec(name, bucket_key(app.name, name), limit.app_per_day, window))
+        name = route_bucket_name(route, limit.window)
+        window = counted_window(app, limit)
+        out.append(BucketSpec(name, bucket_key(app.name, name), limit.app_limit, window))
     return out
 
 

@@ -2,26 +2,96 @@
 
 from __future__ import annotations
 
+from typing import cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import redis.asyncio
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import parse_url
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from gateway.quota.memory import MemoryStore
 from gateway.quota.redis_store import RedisStore, split_timeouts
 from gateway.quota.resp_client import endpoint_from_url
 from gateway.quota.store import QuotaStore
+from gateway.quota.topology import (
+    CLUSTER_SCHEME,
+    SENTINEL_SCHEME,
+    parse_cluster_url,
+    parse_sentinel_url,
+)
 
 REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
 
 
 def open_store(url: str) -> QuotaStore:
-    """``memory://`` for one process, ``redis://``/``rediss://``/``unix://`` for shared
-    counting. Nothing connects here: the first operation (or ``ping``) does.
+    """``memory://`` for one process; ``redis://``/``rediss://``/``unix://`` (one Redis),
+    ``redis+cluster://`` or ``redis+sentinel://`` for shared counting. Nothing connects
+    here: the first operation (or ``ping``) does.
     """
     check_store_url(url)
-    if urlsplit(url).scheme.lower() == "memory":
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "memory":
         return MemoryStore()
+    if scheme == CLUSTER_SCHEME:
+        return open_cluster_store(url)
+    if scheme == SENTINEL_SCHEME:
+        return open_sentinel_store(url)
     return RedisStore.from_url(url)
+
+
+def open_cluster_store(url: str) -> RedisStore:
+    """A store on redis-py's cluster client: it follows MOVED/ASK and learns the nodes
+    from the seeds. Every operation's keys share one ``{app}`` hash tag: one slot."""
+    topology = parse_cluster_url(url)
+    timeouts = topology.timeouts
+    cluster = RedisCluster(
+        startup_nodes=[ClusterNode(host, port) for host, port in topology.nodes],
+        username=topology.username,
+        password=topology.password,
+        socket_timeout=timeouts.socket_timeout,
+        socket_connect_timeout=timeouts.connect_timeout,
+    )
+    # The features sharing the store's client call command methods that the cluster
+    # client answers alike (tests/contract/test_redis_cluster.py runs them on a cluster).
+    return RedisStore(
+        cast(redis.asyncio.Redis, cluster),
+        reply_timeout=timeouts.socket_timeout,
+        clock_allowance=timeouts.clock_allowance,
+    )
+
+
+def open_sentinel_store(url: str) -> RedisStore:
+    """A store on the master that the Sentinels name; after a fail-over the next
+    connection goes to the new master."""
+    topology = parse_sentinel_url(url)
+    timeouts = topology.timeouts
+    sentinel = Sentinel(
+        list(topology.nodes),
+        socket_timeout=timeouts.socket_timeout,
+        socket_connect_timeout=timeouts.connect_timeout,
+    )
+    master = sentinel.master_for(
+        topology.master,
+        redis_class=redis.asyncio.Redis,
+        username=topology.username,
+        password=topology.password,
+        db=topology.db,
+        socket_timeout=timeouts.socket_timeout,
+        socket_connect_timeout=timeouts.connect_timeout,
+        # As on one Redis: one immediate retry on a broken connection, which is how a
+        # pooled connection to the old master is replaced; timeouts are never retried.
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+    )
+    return RedisStore(
+        master,
+        reply_timeout=timeouts.socket_timeout,
+        clock_allowance=timeouts.clock_allowance,
+        also_close=tuple(sentinel.sentinels),
+    )
 
 
 def check_store_url(url: str) -> None:
@@ -32,15 +102,21 @@ def check_store_url(url: str) -> None:
     scheme = urlsplit(url).scheme.lower()
     if scheme == "memory":
         return
-    if scheme not in REDIS_SCHEMES:
+    if scheme not in REDIS_SCHEMES | {CLUSTER_SCHEME, SENTINEL_SCHEME}:
         raise ValueError(
-            f"unknown store scheme {scheme!r} in {_without_password(url)!r}: "
-            "use memory:// or redis://host:port/db"
+            f"unknown store scheme {scheme!r} in {_without_password(url)!r}: use memory://, "
+            "redis://host:port/db, redis+cluster://host:port,host:port or "
+            "redis+sentinel://host:port/master-name/db"
         )
     try:
-        plain_url = split_timeouts(url).url
-        parse_url(plain_url)
-        endpoint_from_url(plain_url)
+        if scheme == CLUSTER_SCHEME:
+            parse_cluster_url(url)
+        elif scheme == SENTINEL_SCHEME:
+            parse_sentinel_url(url)
+        else:
+            plain_url = split_timeouts(url).url
+            parse_url(plain_url)
+            endpoint_from_url(plain_url)
     except ValueError as exc:
         raise ValueError(f"store URL {_without_password(url)!r}: {exc}") from None
 

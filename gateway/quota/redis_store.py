@@ -107,8 +107,10 @@ class RedisStore:
         reply_timeout: float | None = None,
         clock_allowance: float = DEFAULT_CLOCK_ALLOWANCE,
         wall_clock: Callable[[], float] = time.time,
+        also_close: Sequence[redis.asyncio.Redis] = (),
     ) -> None:
         self._client = client
+        self._also_close = tuple(also_close)
         self._resp = resp
         if reply_timeout is None:
             configured = client.connection_pool.connection_kwargs.get("socket_timeout")
@@ -226,6 +228,8 @@ class RedisStore:
         if self._resp is not None:
             await self._call("close", [], self._resp.close())
         await self._call("close", [], self._client.aclose())
+        for other in self._also_close:
+            await self._call("close", [], other.aclose())
 
     async def _run(
         self, script: LuaScript, keys: list[str], args: list[Arg], *, dated: bool = False

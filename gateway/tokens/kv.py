@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import redis.asyncio
+from redis.asyncio.cluster import RedisCluster
 
 from gateway.errors import StoreError
 from gateway.redis_edge import redis_call
@@ -89,7 +90,10 @@ class RedisKV:
         self._client = client
 
     async def get_many(self, keys: Sequence[str], now: float) -> list[str | None]:
-        values = await redis_call("token store get", self._client.mget(list(keys)))
+        client = self._client
+        # Token keys spread over a cluster's slots; MGET there takes one slot only.
+        many = client.mget_nonatomic if isinstance(client, RedisCluster) else client.mget
+        values = await redis_call("token store get", many(list(keys)))
         return [_text(v) for v in values]
 
     async def put(self, key: str, value: str, ttl: float, now: float) -> None:

@@ -51,7 +51,7 @@ async def test_the_scheme_picks_the_store_without_connecting(url: str, kind: typ
     ],
 )
 def test_an_unknown_scheme_is_refused_with_the_choices(url: str, scheme: str) -> None:
-    with pytest.raises(ValueError, match="use memory:// or redis://host:port/db") as caught:
+    with pytest.raises(ValueError, match="use memory://, redis://host:port/db") as caught:
         open_store(url)
 
     assert str(caught.value).startswith(f"unknown store scheme '{scheme}' in '{url}'")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import os
 import signal
 import socket
@@ -100,9 +101,11 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 20
     raise AssertionError(f"nothing listened on {port} within {timeout}s")
 
 
-@pytest.fixture
-def three_gateways(tmp_path: Path, redis_url: str) -> Iterator[tuple[str, list[str]]]:
-    """A sandbox process and three gateway processes sharing one real Redis."""
+@contextlib.contextmanager
+def gateway_processes(
+    tmp_path: Path, store: str, count: int = 3, extra: str = ""
+) -> Iterator[tuple[str, list[str]]]:
+    """A sandbox process and ``count`` gateway processes sharing the store ``store``."""
     procs: list[subprocess.Popen[bytes]] = []
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     try:
@@ -117,10 +120,11 @@ def three_gateways(tmp_path: Path, redis_url: str) -> Iterator[tuple[str, list[s
         wait_listening(sandbox_port, sandbox)
         upstream = f"http://127.0.0.1:{sandbox_port}"
         config = write_config(
-            tmp_path, gateway_yaml(upstream, store=redis_url, suffix=uuid.uuid4().hex[:8])
+            tmp_path,
+            gateway_yaml(upstream, store=store, suffix=uuid.uuid4().hex[:8], extra=extra),
         )
         urls = []
-        for _ in range(3):
+        for _ in range(count):
             port = free_port()
             proc = subprocess.Popen(
                 [sys.executable, "-m", "gateway", "serve", "--config", config],
@@ -142,6 +146,13 @@ def three_gateways(tmp_path: Path, redis_url: str) -> Iterator[tuple[str, list[s
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+@pytest.fixture
+def three_gateways(tmp_path: Path, redis_url: str) -> Iterator[tuple[str, list[str]]]:
+    """A sandbox process and three gateway processes sharing one real Redis."""
+    with gateway_processes(tmp_path, redis_url) as made:
+        yield made
 
 
 async def test_burst_through_three_gateway_processes_sharing_redis(

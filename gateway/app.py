@@ -16,13 +16,15 @@ from gateway.oauth.routes import add_oauth_routes
 from gateway.proxy import Upstream
 from gateway.public_bodies import PUBLIC_BODIES, PublicBodies
 from gateway.quota.factory import open_store
+from gateway.quota.local_fallback import LocalFallback
+from gateway.quota.redis_store import RedisStore
 from gateway.quota.store import QuotaStore
 from gateway.request_id import stamp
 from gateway.roles.cache import role_cache_for
 from gateway.roles.enforce import role_lookup_context
 from gateway.runtime import RUNTIME, Clock, Runtime
 from gateway.sandbox.app import make_sandbox_app
-from gateway.settings.model import Settings
+from gateway.settings.model import OnStoreError, Settings
 from gateway.tokens.identity import start_identity
 from gateway.usage.context import usage_context, usage_for
 from gateway.webhooks import receiver
@@ -72,6 +74,8 @@ def _runtime_context(
         )
         await upstream.start()
         quota_store = store if store is not None else open_store(settings.store)
+        if settings.on_store_error is OnStoreError.LOCAL and isinstance(quota_store, RedisStore):
+            quota_store.fallback = LocalFallback(settings.replicas)
         metrics = Metrics()
         identity = await start_identity(
             settings, quota_store, upstream, metrics, base if sandbox_runner else None

@@ -26,9 +26,11 @@ async def charge(
     """Count one call of ``app``.
 
     The outcome when admitted; the 429 when a bucket is empty; when the store fails, the
-    503 (``on_store_error: closed``) or None: admitted uncounted (``open``). A shadow-mode
-    app is always admitted and counted; ``exhausted`` then names the buckets that would
-    have refused the call (``gateway.usage.shadow``).
+    503 (``on_store_error: closed``, and ``local`` once this replica's allowance is spent)
+    or None: admitted uncounted (``open``). With ``local`` the store admits on its own
+    while Redis is away (``QuotaOutcome.local``) and the call is counted there. A
+    shadow-mode app is always admitted and counted; ``exhausted`` then names the buckets
+    that would have refused the call (``gateway.usage.shadow``).
     """
     shadow = is_shadow(runtime.settings.apps.get(app))
     try:
@@ -45,6 +47,12 @@ async def charge(
             runtime.metrics.inc("gateway_store_queue_full_total")
         log.warning("quota store failed on %s (%s); on_store_error=%s", what, exc, action.value)
         return None if action is OnStoreError.OPEN else store_unavailable_refusal()
+    if outcome.local:
+        # Admitted alone while the store is away (on_store_error: local).
+        runtime.metrics.inc("gateway_store_errors_total", action="local")
+        runtime.metrics.inc("gateway_quota_local_admitted_total", app=app)
+        log.warning("quota store away on %s; admitted on this replica's local allowance", what)
+        return outcome
     if not outcome.admitted:
         return quota_refusal(outcome, now)
     runtime.metrics.inc("gateway_quota_consumed_total", app=app)

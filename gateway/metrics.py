@@ -14,7 +14,9 @@ HELP = {
     "gateway_requests_total": "Requests answered, by app, decision, reason and status.",
     "gateway_quota_consumed_total": "Calls admitted and counted against a quota, by app.",
     "gateway_quota_refunded_total": "Admitted calls refunded because they never reached upstream.",
-    "gateway_store_errors_total": "Quota store failures, by the action taken (closed or open).",
+    "gateway_store_errors_total": "Quota store failures, by the action (closed, open, local).",
+    "gateway_quota_local_admitted_total": "Calls admitted on a replica's local allowance while "
+    "the quota store was away (on_store_error: local), by app.",
     "gateway_store_queue_full_total": "Quota store calls refused at once: too many commands "
     "already waited for Redis (max_pending).",
     "gateway_upstream_errors_total": "Upstream failures, by reason.",

@@ -85,10 +85,13 @@ class QuotaOutcome:
     """The result of checking and consuming several buckets together, atomically.
 
     Admitted only if every bucket allowed the call; a refused call consumed nothing.
-    ``exhausted`` names the buckets that refused (empty when admitted).
+    ``exhausted`` names the buckets that refused (empty when admitted). ``local``: admitted
+    by this replica alone while the store was away (``on_store_error: local``); its
+    ``states`` then show this replica's allowance, and there is no ticket to refund.
     """
 
     admitted: bool
     states: tuple[BucketState, ...]
     exhausted: tuple[BucketSpec, ...]
     ticket: Ticket | None
+    local: bool = False

@@ -10,6 +10,8 @@ Every Redis failure becomes ``StoreError`` here, at the edge.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import re
 import time
@@ -27,6 +29,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from gateway.errors import StoreError
+from gateway.quota.local_fallback import LocalFallback
 from gateway.quota.model import (
     BucketSpec,
     BucketState,
@@ -60,10 +63,16 @@ FAST_CONNECTIONS = 1
 _SCRIPTS = files("gateway.quota")
 CONSUME_LUA = _SCRIPTS.joinpath("consume.lua").read_text(encoding="utf-8")
 REFUND_LUA = _SCRIPTS.joinpath("refund.lua").read_text(encoding="utf-8")
+RESTORE_LUA = _SCRIPTS.joinpath("restore.lua").read_text(encoding="utf-8")
 PEEK_LUA = _SCRIPTS.joinpath("peek.lua").read_text(encoding="utf-8")
 CONSUME = LuaScript(CONSUME_LUA)
 REFUND = LuaScript(REFUND_LUA)
 PEEK = LuaScript(PEEK_LUA)
+RESTORE = LuaScript(RESTORE_LUA)
+# While counts admitted alone wait to be added back, the store is tried this often.
+RECOVERY_SECONDS = 0.25
+# A flush marker outlives any retry of its flush.
+FLUSH_MARKER_SECONDS = 2 * 86400
 PING = encode_command(["PING"])
 # consume.lua's first reply item when the script started after its deadline.
 LATE = -1
@@ -71,6 +80,7 @@ LATE = -1
 _APP_TAG = re.compile(r"\{([^}]*)\}")
 
 T = TypeVar("T")
+log = logging.getLogger("gateway")
 
 
 class StoreURL(NamedTuple):
@@ -108,6 +118,7 @@ class RedisStore:
         clock_allowance: float = DEFAULT_CLOCK_ALLOWANCE,
         wall_clock: Callable[[], float] = time.time,
         also_close: Sequence[redis.asyncio.Redis] = (),
+        fallback: LocalFallback | None = None,
     ) -> None:
         self._client = client
         self._also_close = tuple(also_close)
@@ -118,8 +129,11 @@ class RedisStore:
         self._deadline_span = None if reply_timeout is None else reply_timeout + clock_allowance
         self._wall_clock = wall_clock
         self._scripts: dict[LuaScript, AsyncScript] = {
-            script: client.register_script(script.text) for script in (CONSUME, REFUND, PEEK)
+            script: client.register_script(script.text)
+            for script in (CONSUME, REFUND, PEEK, RESTORE)
         }
+        self._fallback = fallback
+        self._recovery: asyncio.Task[None] | None = None
 
     @classmethod
     def from_url(cls, url: str) -> RedisStore:
@@ -160,7 +174,71 @@ class RedisStore:
         )
         return cls(client, resp=resp, reply_timeout=socket_timeout, clock_allowance=clock_allowance)
 
+    @property
+    def fallback(self) -> LocalFallback | None:
+        """What this replica counts alone while the store is away (``on_store_error:
+        local``), or None."""
+        return self._fallback
+
+    @fallback.setter
+    def fallback(self, fallback: LocalFallback | None) -> None:
+        self._fallback = fallback
+
     async def consume(self, buckets: Sequence[BucketSpec], now: float) -> QuotaOutcome:
+        fallback = self._fallback
+        if fallback is None:
+            return await self._consume(buckets, now)
+        try:
+            if fallback.pending:
+                # Counts admitted alone go back first, so this consume sees them.
+                await self.flush_local(now)
+            outcome = await self._consume(buckets, now)
+        except StoreError as exc:
+            local = fallback.admit(buckets, now)
+            if local is None:
+                raise StoreError(f"{exc}; this replica's local allowance is spent") from exc
+            self._start_recovery()
+            return local
+        fallback.observe(outcome.states, now)
+        return outcome
+
+    async def flush_local(self, now: float) -> None:
+        """Add the calls admitted alone back to the store, one script per app; each is
+        sent with the same marker until the store confirms it, so none counts twice."""
+        fallback = self._fallback
+        if fallback is None:
+            return
+        for flush in fallback.take_flushes():
+            keys = [flush.marker]
+            args: list[Arg] = [FLUSH_MARKER_SECONDS]
+            for key, counter in flush.counters:
+                keys.append(key)
+                ttl = max(math.ceil(counter.expires_at - now), 1)
+                if counter.window is Window.ROLLING_24H:
+                    args += ["r", ttl, len(counter.members)]
+                    for score, member in counter.members:
+                        args += [repr(score), member]
+                else:
+                    args += ["d", ttl, counter.count]
+            await self._call("restore", keys, self._run(RESTORE, keys, args))
+            fallback.flushed(flush)
+
+    def _start_recovery(self) -> None:
+        if self._recovery is None or self._recovery.done():
+            self._recovery = asyncio.get_running_loop().create_task(self._recover())
+
+    async def _recover(self) -> None:
+        """Until the counts admitted alone are back in the store: try every
+        ``RECOVERY_SECONDS``, so a replica that gets no call still adds them back soon."""
+        fallback = self._fallback
+        while fallback is not None and fallback.pending:
+            await asyncio.sleep(RECOVERY_SECONDS)
+            try:
+                await self.flush_local(self._wall_clock())
+            except StoreError:
+                continue
+
+    async def _consume(self, buckets: Sequence[BucketSpec], now: float) -> QuotaOutcome:
         if not buckets:
             return QuotaOutcome(admitted=True, states=(), exhausted=(), ticket=Ticket(()))
         keys = [counter_key(spec, now) for spec in buckets]
@@ -225,6 +303,14 @@ class RedisStore:
             await self._call("ping", [], self._resp.call(PING))
 
     async def close(self) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()
+            await asyncio.gather(self._recovery, return_exceptions=True)
+        if self._fallback is not None and self._fallback.pending:
+            try:
+                await self.flush_local(self._wall_clock())
+            except StoreError as exc:
+                log.error("calls admitted while the store was away stay out of its totals: %s", exc)
         if self._resp is not None:
             await self._call("close", [], self._resp.close())
         await self._call("close", [], self._client.aclose())

@@ -78,6 +78,7 @@ DEFAULTS: dict[str, Any] = {
     "catalog": None,
     "unmatched_routes": "forward",
     "on_store_error": "closed",
+    "replicas": 1,
     "upstream_connect_timeout": 5.0,
     "upstream_timeout": 30.0,
     "max_body_bytes": 10 * 1024 * 1024,
@@ -293,6 +294,7 @@ class _Loader:
         store = self._store(raw["store"])
         unmatched = self._enum(UnmatchedRoutes, raw["unmatched_routes"], "unmatched_routes")
         on_store_error = self._enum(OnStoreError, raw["on_store_error"], "on_store_error")
+        replicas = self._positive(raw["replicas"], "replicas", integer=True)
         connect_timeout = self._positive(
             raw["upstream_connect_timeout"], "upstream_connect_timeout"
         )
@@ -312,7 +314,7 @@ class _Loader:
         if self.problems:
             return None
         assert listen is not None and upstream is not None and store is not None
-        assert unmatched is not None and on_store_error is not None
+        assert unmatched is not None and on_store_error is not None and replicas is not None
         assert connect_timeout is not None and timeout is not None and max_body is not None
         assert on_expiry is not None and role_cache is not None and log_format is not None
         return Settings(
@@ -336,6 +338,7 @@ class _Loader:
             guards=guards,
             usage_alerts=usage_alerts,
             public=public,
+            replicas=int(replicas),
         )
 
     def _host_port(self, value: object, path: str) -> HostPort | None:

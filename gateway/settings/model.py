@@ -22,6 +22,9 @@ class UnmatchedRoutes(StrEnum):
 class OnStoreError(StrEnum):
     CLOSED = "closed"
     OPEN = "open"
+    # Each replica admits its share of what the store last said remained, counting alone,
+    # and adds its counts back when the store returns (gateway.quota.local_fallback).
+    LOCAL = "local"
 
 
 class LogFormat(StrEnum):
@@ -154,3 +157,6 @@ class Settings:
     usage_alerts: UsageAlerts = field(default_factory=UsageAlerts)
     # Body caps, concurrent body reads and state creation of /webhooks/* and /oauth/*.
     public: PublicLimits = field(default_factory=PublicLimits)
+    # How many gateway replicas share the store: ``on_store_error: local`` gives each
+    # 1/replicas of what the store last said remained.
+    replicas: int = 1

@@ -83,7 +83,9 @@ def shadow_outcome(counted: QuotaOutcome, buckets: Sequence[BucketSpec]) -> Quot
         for state in states
         if state.spec.limit is not None and state.used > state.spec.limit
     )
-    return QuotaOutcome(admitted=True, states=states, exhausted=over, ticket=counted.ticket)
+    return QuotaOutcome(
+        admitted=True, states=states, exhausted=over, ticket=counted.ticket, local=counted.local
+    )
 
 
 def shadow_admit(app: AppConfig, member: str | None, catalog: Catalog) -> Admit:

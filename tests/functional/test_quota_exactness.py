@@ -103,7 +103,7 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 20
 
 @contextlib.contextmanager
 def gateway_processes(
-    tmp_path: Path, store: str, count: int = 3, extra: str = ""
+    tmp_path: Path, store: str, count: int = 3, extra: str = "", social_quotas: str = ""
 ) -> Iterator[tuple[str, list[str]]]:
     """A sandbox process and ``count`` gateway processes sharing the store ``store``."""
     procs: list[subprocess.Popen[bytes]] = []
@@ -121,7 +121,13 @@ def gateway_processes(
         upstream = f"http://127.0.0.1:{sandbox_port}"
         config = write_config(
             tmp_path,
-            gateway_yaml(upstream, store=store, suffix=uuid.uuid4().hex[:8], extra=extra),
+            gateway_yaml(
+                upstream,
+                store=store,
+                suffix=uuid.uuid4().hex[:8],
+                extra=extra,
+                social_quotas=social_quotas,
+            ),
         )
         urls = []
         for _ in range(count):

@@ -73,6 +73,18 @@ def test_valid_config_loads_into_frozen_settings(tmp_path: Path) -> None:
     assert settings.on_store_error is OnStoreError.CLOSED
 
 
+def test_local_fallback_and_topology_urls_load(tmp_path: Path) -> None:
+    text = (
+        "store: 'redis+sentinel://s1:26379,s2:26380/main/2?socket_timeout=0.3'\n"
+        "on_store_error: local\nreplicas: 3\n"
+    )
+
+    settings = load_settings(write(tmp_path, text), environ={})
+
+    assert (settings.on_store_error, settings.replicas) == (OnStoreError.LOCAL, 3)
+    assert settings.store.startswith("redis+sentinel://")
+
+
 def test_env_overrides_listen_upstream_and_store(tmp_path: Path) -> None:
     env = {
         **ENV,
@@ -169,9 +181,14 @@ BROKEN = [
     ("store: 'rediss://h/0?ssl_cert_reqs=maybe'", "ssl_cert_reqs='maybe'"),
     ("store: 'redis://:hunter2@h/x'", "store: store URL 'redis://:***@h/x'"),
     ("store: 42", "store: must be a store URL"),
-    ("on_store_error: maybe", "on_store_error: must be one of closed, open"),
+    ("on_store_error: maybe", "on_store_error: must be one of closed, open, local"),
     ("unmatched_routes: sometimes", "unmatched_routes: must be one of forward, deny"),
     ("max_body_bytes: 0", "max_body_bytes: must be a positive integer"),
+    ("replicas: 0", "replicas: must be a positive integer"),
+    ("replicas: 2.5", "replicas: must be a positive integer"),
+    ("store: 'redis+cluster://a:7000/3'", "a Redis Cluster has database 0 only"),
+    ("store: 'redis+sentinel://s:26379'", "needs the master name"),
+    ("store: 'redis+sentinel://:hunter2@s:26379'", "store URL 'redis+sentinel://:***@s:26379'"),
     ("apps: [1, 2]", "apps: must be a mapping"),
     ("listen: [", "not valid YAML"),
 ]

@@ -1,0 +1,97 @@
+"""``on_store_error: local`` through three gateway processes and a Redis that stops.
+
+A private Redis (so it can be stopped with SIGSTOP) backs three gateways configured with
+``replicas: 3``. Thirty calls go round robin while Redis answers, so the replicas last heard
+72, 71 and 70 calls remaining of the app's 100. Redis stops; a burst of 200 calls is then
+admitted on local allowances: 72//3 + 71//3 + 70//3 = 70, exactly what remained, none
+over the limit. Redis resumes; each replica adds its counts back, and the store's total is
+exactly the 100 calls admitted, so the next calls are refused as over quota.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+import redis.asyncio
+
+from tests.functional.gateway_harness import member_token
+from tests.functional.test_quota_exactness import HEADERS, PATH, gateway_processes, sandbox_requests
+from tests.redis_server import RedisServer, RedisUnavailable, start_redis_server
+
+pytestmark = pytest.mark.redis
+
+BOUND = 30.0
+
+
+@pytest.fixture
+def private_redis() -> Iterator[RedisServer]:
+    try:
+        server = start_redis_server()
+    except RedisUnavailable as exc:
+        pytest.skip(f"needs redis-server: {exc}")
+    try:
+        yield server
+    finally:
+        server.process.send_signal(signal.SIGCONT)
+        server.stop()
+
+
+async def call(session: aiohttp.ClientSession, base: str) -> int:
+    headers = {"Authorization": f"Bearer {member_token(0)}", **HEADERS}
+    async with session.get(base + PATH, headers=headers) as resp:
+        await resp.read()
+        return resp.status
+
+
+async def app_counter(url: str) -> int:
+    client = redis.asyncio.Redis.from_url(url)
+    try:
+        keys = [k async for k in client.scan_iter(match="lgw:{social*}:app:d*")]
+        assert len(keys) == 1, keys
+        return int(await client.get(keys[0]) or 0)
+    finally:
+        await client.aclose()
+
+
+async def test_a_stopped_redis_admits_only_what_remained_and_the_totals_come_back(
+    tmp_path: Path, private_redis: RedisServer
+) -> None:
+    store = private_redis.url + "?socket_timeout=0.3&connect_timeout=0.3"
+    with gateway_processes(
+        tmp_path,
+        store,
+        extra="on_store_error: local\nreplicas: 3",
+        social_quotas="{member_per_day: 1000}",
+    ) as (upstream, urls):
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            before = [await call(session, urls[i % 3]) for i in range(30)]
+            assert before == [200] * 30
+
+            private_redis.process.send_signal(signal.SIGSTOP)
+            try:
+                during = await asyncio.wait_for(
+                    asyncio.gather(*(call(session, urls[i % 3]) for i in range(200))), BOUND
+                )
+            finally:
+                private_redis.process.send_signal(signal.SIGCONT)
+            assert collections.Counter(during) == {200: 70, 503: 130}
+
+            async def all_added_back() -> int:
+                # Each replica adds its counts back within RECOVERY_SECONDS of Redis
+                # answering, without a call of its own.
+                while (total := await app_counter(private_redis.url)) < 100:  # noqa: ASYNC110 - the state is in Redis
+                    await asyncio.sleep(0.05)
+                return total
+
+            assert await asyncio.wait_for(all_added_back(), BOUND) == 100
+            after = [await call(session, url) for url in urls]
+
+        assert after == [429, 429, 429]
+        assert await app_counter(private_redis.url) == 100
+        assert await sandbox_requests(upstream) == 100

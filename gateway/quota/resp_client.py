@@ -307,6 +307,11 @@ class RespClient:
         self._next = 0
         self._closed = False
 
+    @property
+    def pending(self) -> int:
+        """Commands waiting for a reply on every open connection, retired ones included."""
+        return sum(connection.pending for connection in self._open)
+
     async def call(self, command: bytes) -> Reply:
         """Send one encoded command (``resp.encode_command``) and return its reply.
 

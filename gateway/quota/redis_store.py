@@ -134,6 +134,7 @@ class RedisStore:
         }
         self._fallback = fallback
         self._recovery: asyncio.Task[None] | None = None
+        self._flushing = asyncio.Lock()
 
     @classmethod
     def from_url(cls, url: str) -> RedisStore:
@@ -190,8 +191,13 @@ class RedisStore:
             return await self._consume(buckets, now)
         try:
             if fallback.pending:
-                # Counts admitted alone go back first, so this consume sees them.
-                await self.flush_local(now)
+                # Counts admitted alone go back first, so this consume sees them; while
+                # another call is adding them back, this one stays on the local allowance
+                # rather than queue behind it or count without them.
+                if self._flushing.locked():
+                    raise StoreError("quota store: counts admitted alone are being added back")
+                async with self._flushing:
+                    await self.flush_local(now)
             outcome = await self._consume(buckets, now)
         except StoreError as exc:
             local = fallback.admit(buckets, now)
@@ -233,8 +239,11 @@ class RedisStore:
         fallback = self._fallback
         while fallback is not None and fallback.pending:
             await asyncio.sleep(RECOVERY_SECONDS)
+            if self._flushing.locked():
+                continue
             try:
-                await self.flush_local(self._wall_clock())
+                async with self._flushing:
+                    await self.flush_local(self._wall_clock())
             except StoreError:
                 continue
 

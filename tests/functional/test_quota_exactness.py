@@ -103,9 +103,15 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 20
 
 @contextlib.contextmanager
 def gateway_processes(
-    tmp_path: Path, store: str, count: int = 3, extra: str = "", social_quotas: str = ""
+    tmp_path: Path,
+    store: str,
+    count: int = 3,
+    extra: str = "",
+    social_quotas: str = "",
+    admin_ports: list[int] | None = None,
 ) -> Iterator[tuple[str, list[str]]]:
-    """A sandbox process and ``count`` gateway processes sharing the store ``store``."""
+    """A sandbox process and ``count`` gateway processes sharing the store ``store``; with
+    ``admin_ports``, gateway i's admin listener is on 127.0.0.1:admin_ports[i]."""
     procs: list[subprocess.Popen[bytes]] = []
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     try:
@@ -130,11 +136,12 @@ def gateway_processes(
             ),
         )
         urls = []
-        for _ in range(count):
+        for i in range(count):
             port = free_port()
+            admin = {"GATEWAY_ADMIN_LISTEN": f"127.0.0.1:{admin_ports[i]}"} if admin_ports else {}
             proc = subprocess.Popen(
                 [sys.executable, "-m", "gateway", "serve", "--config", config],
-                env={**env, "GATEWAY_LISTEN": f"127.0.0.1:{port}"},
+                env={**env, "GATEWAY_LISTEN": f"127.0.0.1:{port}", **admin},
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )

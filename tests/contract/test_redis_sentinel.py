@@ -23,6 +23,8 @@ from gateway.quota.factory import open_store
 from gateway.quota.keys import bucket_key
 from gateway.quota.model import BucketSpec, Window
 from gateway.quota.redis_store import RedisStore
+from gateway.tokens.evictions import RedisEvictions
+from gateway.tokens.kv import RedisKV
 from tests.redis_server import unique_app
 from tests.redis_topologies import SentinelSet, redis_sentinel
 
@@ -99,3 +101,36 @@ async def test_a_master_killed_mid_burst_fails_over_and_the_loss_is_bounded(
     assert lost <= WORKERS
     assert phantom <= WORKERS
     assert refused > 0  # the kill did land mid-burst
+
+
+async def test_the_features_sharing_the_client_work_on_the_sentinel_master(
+    sentinel: SentinelSet,
+) -> None:
+    store = open_store(sentinel.url + "?socket_timeout=5&connect_timeout=5")
+    other = open_store(sentinel.url + "?socket_timeout=5&connect_timeout=5")
+    assert isinstance(store, RedisStore) and isinstance(other, RedisStore)
+    kv = RedisKV(store.client)
+    keys = [f"lgw:tok:{unique_app('k')}" for _ in range(3)]
+    sender, receiver = RedisEvictions(store.client), RedisEvictions(other.client)
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    listening = asyncio.ensure_future(receiver.listen(heard.put_nowait))
+    try:
+        for key in keys:
+            await kv.put(key, "v", 60, NOW)
+        assert await kv.get_many(keys, NOW) == ["v", "v", "v"]
+
+        async def until_heard() -> str:
+            # The subscription starts in the background: publish until it is there.
+            while True:
+                await sender.publish("cd" * 32)
+                try:
+                    return await asyncio.wait_for(heard.get(), 0.5)
+                except TimeoutError:
+                    continue
+
+        assert await asyncio.wait_for(until_heard(), BOUND) == "cd" * 32
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
+        await store.close()
+        await other.close()

@@ -154,7 +154,7 @@ async def test_redis_stopped_mid_burst_keeps_the_bound_and_loses_no_call(
                     await asyncio.sleep(0.05)
                 return total
 
-            assert await asyncio.wait_for(all_added_back(), BOUND) == admitted
+            total = await asyncio.wait_for(all_added_back(), BOUND)
 
         assert statuses.count(200) == admitted
         assert sum(local_admitted) > 0  # the stop landed mid-burst
@@ -164,7 +164,12 @@ async def test_redis_stopped_mid_burst_keeps_the_bound_and_loses_no_call(
             assert alone <= (100 - counted) // 3
         print(
             f"\nRedis stopped mid-burst: {sum(store_admitted)} counted by Redis, "
-            f"{sum(local_admitted)} admitted alone, {max(admitted - 100, 0)} over the limit"
+            f"{sum(local_admitted)} admitted alone, {max(admitted - 100, 0)} over the limit, "
+            f"{total - admitted} counted by Redis after the gateway gave up"
         )
-        assert await app_counter(private_redis.url) == admitted
+        # No admitted call is missing from the total. It may hold a few more: a consume
+        # Redis ran just as it stopped, whose reply came after the gateway gave up (then
+        # refused or admitted alone), counts there too: at most one per caller in flight.
+        assert admitted <= total <= admitted + 30
+        assert await app_counter(private_redis.url) == total
         assert await sandbox_requests(upstream) == admitted

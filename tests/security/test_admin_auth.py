@@ -116,7 +116,9 @@ def assert_refusal(body: Any, headers: dict[str, str], status: int, reason: str)
     assert headers["X-Gateway-Reason"] == reason
 
 
-@pytest.mark.parametrize("path", ["/metrics", "/usage/social?member=urn:li:person:m00", "/nope"])
+@pytest.mark.parametrize(
+    "path", ["/metrics", "/usage", "/usage/social?member=urn:li:person:m00", "/nope"]
+)
 @pytest.mark.parametrize(
     "authorization",
     [None, "", "adm-7c1f0e5b9a2d4e6f8a0c", TOKEN + "x", TOKEN[:-1], TOKEN.upper()],

@@ -42,6 +42,7 @@ from gateway.policy_quota import quota_buckets
 from gateway.quota.keys import utc_day
 from gateway.quota.model import BucketSpec, QuotaOutcome
 from gateway.request_facts import RequestFacts
+from gateway.request_headers import check_request_headers
 from gateway.request_id import UPSTREAM_HEADER, request_id, sane
 from gateway.responses import refusal_response
 from gateway.restli import (
@@ -105,6 +106,7 @@ async def _serve(request: web.Request, runtime: Runtime, outcome: Outcome) -> we
     GatewayError whose refusal answers the caller."""
     settings = runtime.settings
     _refuse_absolute_form(request)
+    check_request_headers(request.headers, (name for name, _ in request.raw_headers))
     now = runtime.clock()
     caller = await _authenticate(request, runtime, now, outcome)
     app, info = caller.app, caller.info
@@ -230,7 +232,7 @@ async def _classify(request: web.Request, runtime: Runtime) -> tuple[bytes | Non
         facts = runtime.classified.get(
             key, lambda: classify(request.method, request.raw_path, headers, None)
         )
-    if any(key in QUERY_CREDENTIALS for key, _ in facts.query):
+    if any(key.lower() in QUERY_CREDENTIALS for key, _ in facts.query):
         raise BadRequest("send the access token in the Authorization header, not in the query")
     return body, facts
 

@@ -28,6 +28,9 @@ HOP_BY_HOP = frozenset(
         "transfer-encoding",
         "upgrade",
         "host",
+        # The gateway answered the expectation itself (aiohttp sent 100 Continue) and
+        # already holds or streams the body: the upstream is not asked again.
+        "expect",
     }
 )
 # Answers whose bodies the gateway reads before passing them on (see ``forward``).

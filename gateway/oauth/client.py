@@ -99,9 +99,17 @@ class LinkedInOAuth:
             await self._session.close()
 
     def authorization_url(
-        self, client_id: str, redirect_uri: str, scopes: Sequence[str], state: str
+        self,
+        client_id: str,
+        redirect_uri: str,
+        scopes: Sequence[str],
+        state: str,
+        *,
+        code_challenge: str,
+        code_challenge_method: str,
     ) -> str:
-        """LinkedIn's authorization URL: response_type=code, space-separated scopes."""
+        """LinkedIn's authorization URL: response_type=code, space-separated scopes, the
+        PKCE challenge (RFC 7636 §4.3)."""
         return str(
             prepare_grant_uri(
                 f"{self.base}/authorization",
@@ -110,11 +118,20 @@ class LinkedInOAuth:
                 redirect_uri=redirect_uri,
                 scope=list(scopes),
                 state=state,
+                code_challenge=code_challenge,
+                code_challenge_method=code_challenge_method,
             )
         )
 
-    async def exchange_code(self, creds: Credentials, code: str, redirect_uri: str) -> TokenGrant:
-        body = prepare_token_request("authorization_code", code=code, redirect_uri=redirect_uri)
+    async def exchange_code(
+        self, creds: Credentials, code: str, redirect_uri: str, code_verifier: str
+    ) -> TokenGrant:
+        body = prepare_token_request(
+            "authorization_code",
+            code=code,
+            redirect_uri=redirect_uri,
+            code_verifier=code_verifier,
+        )
         return await self._grant(creds, body, "accessToken")
 
     async def refresh(self, creds: Credentials, refresh_token: str) -> TokenGrant:

@@ -2,8 +2,11 @@
 
 ``/oauth/authorize`` checks the requested scopes against the app's approved products
 before the member is sent anywhere, then sends them to LinkedIn with a state the gateway
-generates and keeps single-use in the store. ``/oauth/callback`` claims that state,
-exchanges the code (client_secret_post), verifies the id_token when ``openid`` was asked,
+generates and keeps single-use in the state store (apart from tokens; a bucket per client
+address bounds how fast states are made), a PKCE challenge, and a cookie that binds the
+flow to the browser (``gateway.oauth.binding``). ``/oauth/callback`` claims that state,
+refuses it without its cookie, exchanges the code (client_secret_post, with the PKCE
+code_verifier), verifies the id_token when ``openid`` was asked,
 records token -> (app, member, scopes, expiry) in the token cache by SHA-256 and returns
 what the app's ``return_url`` must receive. ``/oauth/refresh`` does the same for a refresh
 token. Nothing is recorded unless every check passed.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import secrets
 from collections.abc import Mapping
@@ -23,6 +27,14 @@ from multidict import MultiMapping
 
 from gateway.errors import GatewayError, Refusal, StoreError
 from gateway.metrics import Metrics
+from gateway.oauth.binding import (
+    PKCE_METHOD,
+    Binding,
+    bound,
+    code_challenge,
+    new_binding,
+    new_code_verifier,
+)
 from gateway.oauth.client import (
     Credentials,
     LinkedInOAuth,
@@ -33,6 +45,7 @@ from gateway.oauth.client import (
 from gateway.oauth.discovery import OpenIdProvider
 from gateway.oauth.idtoken import IdTokenError
 from gateway.oauth.scopes import parse_scopes, refused_scopes
+from gateway.oauth.state_limit import StateLimiter
 from gateway.settings.model import AppConfig, Settings
 from gateway.tokens.cache import Cached, TokenCache
 from gateway.tokens.kv import USED, SharedKV
@@ -43,17 +56,27 @@ STATE_PREFIX = "lgw:oauth:state:"
 REFRESH_TOKEN_SECONDS = 365 * 86400
 _CALLER_STATE = re.compile(r"^[\x21-\x7e]{1,500}$")
 _MEMBER_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
-_CODES = {400: "BAD_REQUEST", 502: "BAD_GATEWAY", 503: "SERVICE_UNAVAILABLE"}
+_CODES = {
+    400: "BAD_REQUEST",
+    429: "TOO_MANY_REQUESTS",
+    502: "BAD_GATEWAY",
+    503: "SERVICE_UNAVAILABLE",
+}
 
 
-def flow_refusal(reason: str, message: str, status: int = 400) -> GatewayError:
+def flow_refusal(
+    reason: str, message: str, status: int = 400, retry_after: float | None = None
+) -> GatewayError:
+    headers = {"Cache-Control": "no-store"}
+    if retry_after is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
     return GatewayError(
         Refusal(
             status=status,
             reason=reason,
             code=_CODES.get(status, "BAD_REQUEST"),
             message=message,
-            headers={"Cache-Control": "no-store"},
+            headers=headers,
         )
     )
 
@@ -68,6 +91,16 @@ class Delivery:
 
     return_url: str
     fields: Mapping[str, str]
+    # The binding cookie the flow used up: the answer clears it.
+    cookie: str | None = None
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """Where to send the member, and the cookie that binds the flow to their browser."""
+
+    location: str
+    binding: Binding
 
 
 def single(params: MultiMapping[str], name: str, *, required: bool = True) -> str | None:
@@ -88,19 +121,31 @@ class OAuthFlow:
         settings: Settings,
         client: LinkedInOAuth,
         provider: OpenIdProvider,
-        kv: SharedKV,
+        states: SharedKV,
         cache: TokenCache,
         metrics: Metrics,
     ) -> None:
         self._settings = settings
         self._client = client
         self._provider = provider
-        self._kv = kv
+        self._states = states
         self._cache = cache
         self._metrics = metrics
+        self._limiter = StateLimiter(settings.public.oauth_state_limit)
 
-    async def authorize(self, query: MultiMapping[str], now: float) -> str:
-        """LinkedIn's authorization URL for this request, or GatewayError (400)."""
+    async def authorize(
+        self,
+        query: MultiMapping[str],
+        now: float,
+        *,
+        client_address: str | None = None,
+        tls: bool = False,
+    ) -> Authorization:
+        """LinkedIn's authorization URL and the binding cookie, or GatewayError (400, 429
+        past the client address's state budget, 503 when the state cannot be kept).
+
+        ``tls``: the request reached the gateway over TLS (the cookie is then ``Secure``,
+        as it is whenever the app's redirect_uri is https)."""
         app = self._app(single(query, "app"))
         scope_text = single(query, "scope")
         assert scope_text is not None
@@ -118,15 +163,28 @@ class OAuthFlow:
                 + "; ".join(str(p) for p in problems),
             )
         assert app.redirect_uri is not None
+        wait = self._limiter.take(client_address, now)
+        if wait > 0:
+            raise flow_refusal(
+                "oauth_state_rate_limited",
+                "too many sign-ins started from this address; retry later",
+                429,
+                retry_after=wait,
+            )
         state = secrets.token_urlsafe(32)
+        binding = new_binding(state, secure=tls or app.redirect_uri.startswith("https://"))
+        verifier = new_code_verifier()
         record = {
             "app": app.name,
             "caller_state": caller_state,
             "scopes": list(scopes),
             "redirect_uri": app.redirect_uri,
+            "cookie": binding.name,
+            "binding": binding.digest,
+            "code_verifier": verifier,
         }
         try:
-            await self._kv.put(
+            await self._states.put(
                 state_key(state),
                 json.dumps(record, separators=(",", ":")),
                 self._settings.oauth.state_seconds,
@@ -136,11 +194,33 @@ class OAuthFlow:
             raise flow_refusal(
                 "state_store_unavailable", "the gateway cannot keep the flow's state now", 503
             ) from None
-        return self._client.authorization_url(app.client_id, app.redirect_uri, scopes, state)
+        location = self._client.authorization_url(
+            app.client_id,
+            app.redirect_uri,
+            scopes,
+            state,
+            code_challenge=code_challenge(verifier),
+            code_challenge_method=PKCE_METHOD,
+        )
+        return Authorization(location, binding)
 
-    async def callback(self, query: MultiMapping[str], now: float) -> Delivery:
-        """Claim the state, exchange the code, verify, record; what to deliver to the app."""
+    async def callback(
+        self, query: MultiMapping[str], cookies: Mapping[str, str], now: float
+    ) -> Delivery:
+        """Claim the state, check its cookie, exchange the code, verify, record; what to
+        deliver to the app."""
         record, app = await self._claim(single(query, "state", required=False), now)
+        cookie_name = record.get("cookie")
+        if not isinstance(cookie_name, str) or not bound(
+            record.get("binding"), cookies.get(cookie_name)
+        ):
+            raise flow_refusal(
+                "state_not_bound",
+                "this sign-in was not started in this browser: start again from the app",
+            )
+        verifier = record.get("code_verifier")
+        if not isinstance(verifier, str):
+            raise flow_refusal("state_unknown", "the state holds no PKCE code_verifier")
         caller_state = record.get("caller_state")
         base = {"app": app.name}
         if isinstance(caller_state, str):
@@ -153,12 +233,13 @@ class OAuthFlow:
             return Delivery(
                 app.return_url,
                 {**base, "error": error[:100], "error_description": description[:300]},
+                cookie_name,
             )
         code = single(query, "code")
         assert code is not None and app.redirect_uri is not None
         creds = Credentials(app.client_id, app.client_secret)
         try:
-            grant = await self._client.exchange_code(creds, code, app.redirect_uri)
+            grant = await self._client.exchange_code(creds, code, app.redirect_uri, verifier)
         except OAuthRefused as exc:
             raise _exchange_refused(exc) from None
         except OAuthUnavailable as exc:
@@ -171,7 +252,9 @@ class OAuthFlow:
         await self._record(app, member, scopes, grant, now)
         self._metrics.inc("gateway_oauth_tokens_recorded_total", app=app.name, grant="code")
         fields = _grant_fields(grant, scopes, member)
-        return Delivery(app.return_url, {**base, **{k: str(v) for k, v in fields.items()}})
+        return Delivery(
+            app.return_url, {**base, **{k: str(v) for k, v in fields.items()}}, cookie_name
+        )
 
     async def refresh(self, form: MultiMapping[str], now: float) -> dict[str, Any]:
         """A new access token for a refresh token (grant_type=refresh_token)."""
@@ -221,7 +304,7 @@ class OAuthFlow:
         if state is None:
             raise flow_refusal("state_unknown", "the callback carries no state")
         try:
-            raw = await self._kv.claim(state_key(state), now)
+            raw = await self._states.claim(state_key(state), now)
         except StoreError:
             raise flow_refusal(
                 "state_store_unavailable", "the gateway cannot check the flow's state now", 503

@@ -5,6 +5,9 @@ The callback hands the tokens to the app's ``return_url`` as an auto-submitted f
 (the OAuth 2.0 Form Post Response Mode): never in a URL, so no access log, Referer or
 browser history holds them. Every answer is ``Cache-Control: no-store``; errors have
 LinkedIn's body and ``X-Gateway-Reason``. Logs and metrics never see a query or a token.
+
+Anyone may call these, so no body is read past ``oauth_max_body_bytes`` (a refresh form is
+well under 4 KB) and body reads count against ``public_body_reads`` (gateway.public_bodies).
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ import html
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
 from gateway.errors import GatewayError
-from gateway.oauth.flow import Delivery, OAuthFlow
+from gateway.oauth.flow import Delivery, OAuthFlow, flow_refusal
+from gateway.public_bodies import PUBLIC_BODIES
 from gateway.responses import refusal_response
 from gateway.runtime import RUNTIME
 
@@ -30,7 +35,11 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache", "Referrer-Policy"
 _SUBMIT = "document.forms[0].submit();"
 _SUBMIT_HASH = base64.b64encode(hashlib.sha256(_SUBMIT.encode()).digest()).decode()
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Handler = Callable[[web.Request, bytes], Awaitable[web.StreamResponse]]
+Endpoint = Callable[[web.Request], Awaitable[web.StreamResponse]]
+FORM = "application/x-www-form-urlencoded"
+# A refresh form holds two fields; a few more are tolerated, not thousands.
+MAX_FORM_FIELDS = 20
 
 
 def add_oauth_routes(app: web.Application) -> None:
@@ -59,39 +68,80 @@ def _flow(request: web.Request) -> OAuthFlow:
     return identity.flow
 
 
-async def _authorize(request: web.Request) -> web.StreamResponse:
+async def _authorize(request: web.Request, body: bytes) -> web.StreamResponse:
     runtime = request.app[RUNTIME]
-    location = await _flow(request).authorize(request.query, runtime.clock())
-    return web.Response(status=302, headers={"Location": location, **NO_STORE})
+    started = await _flow(request).authorize(
+        request.query, runtime.clock(), client_address=request.remote, tls=request.secure
+    )
+    response = web.Response(status=302, headers={"Location": started.location, **NO_STORE})
+    binding = started.binding
+    response.set_cookie(
+        binding.name,
+        binding.secret,
+        max_age=int(runtime.settings.oauth.state_seconds),
+        path="/",
+        secure=binding.secure,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
-async def _callback(request: web.Request) -> web.StreamResponse:
+async def _callback(request: web.Request, body: bytes) -> web.StreamResponse:
     runtime = request.app[RUNTIME]
-    delivery = await _flow(request).callback(request.query, runtime.clock())
+    delivery = await _flow(request).callback(request.query, request.cookies, runtime.clock())
     policy = (
         f"default-src 'none'; script-src 'sha256-{_SUBMIT_HASH}'; form-action {delivery.return_url}"
     )
-    return web.Response(
+    response = web.Response(
         text=form_post_page(delivery),
         content_type="text/html",
         headers={**NO_STORE, "Content-Security-Policy": policy},
     )
+    if delivery.cookie is not None:
+        response.del_cookie(
+            delivery.cookie,
+            path="/",
+            secure=delivery.cookie.startswith("__Host-"),
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
 
 
-async def _refresh(request: web.Request) -> web.StreamResponse:
+async def _refresh(request: web.Request, body: bytes) -> web.StreamResponse:
     runtime = request.app[RUNTIME]
-    form = await request.post()
-    fields = MultiDictProxy(MultiDict((k, v) for k, v in form.items() if isinstance(v, str)))
-    answer = await _flow(request).refresh(fields, runtime.clock())
+    answer = await _flow(request).refresh(_form(request, body), runtime.clock())
     return web.json_response(answer, headers=NO_STORE)
 
 
-def _endpoint(name: str, handler: Handler) -> Handler:
+def _form(request: web.Request, body: bytes) -> MultiDictProxy[str]:
+    """The refresh form, parsed from the already bounded body."""
+    if body and request.content_type != FORM:
+        raise flow_refusal("oauth_bad_request", f"the body must be {FORM}")
+    try:
+        pairs = parse_qsl(
+            body.decode("utf-8"),
+            keep_blank_values=True,
+            strict_parsing=False,
+            max_num_fields=MAX_FORM_FIELDS,
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise flow_refusal(
+            "oauth_bad_request", f"the body is not a form of at most {MAX_FORM_FIELDS} fields"
+        ) from None
+    return MultiDictProxy(MultiDict(pairs))
+
+
+def _endpoint(name: str, handler: Handler) -> Endpoint:
     async def endpoint(request: web.Request) -> web.StreamResponse:
         runtime = request.app[RUNTIME]
         started = time.perf_counter()
         try:
-            response = await handler(request)
+            body = await request.app[PUBLIC_BODIES].read(
+                request, runtime.settings.public.oauth_max_body_bytes
+            )
+            response = await handler(request, body)
             reason = "-"
         except GatewayError as exc:
             reason = exc.refusal.reason

@@ -6,8 +6,11 @@ Refresh Tokens", "Token Introspection"; Sign In with LinkedIn using OpenID Conne
 ``GET /oauth/v2/authorization``
     Auto-consents for the configured member: 302 to ``redirect_uri`` with ``code`` and
     ``state`` (codes live 30 minutes, single use). With ``consent`` off: ``error`` instead.
+    A PKCE ``code_challenge`` (RFC 7636; ``S256`` only, ``plain`` is refused) is kept with
+    the code.
 ``POST /oauth/v2/accessToken``
-    ``authorization_code`` (the ``redirect_uri`` must equal the authorization's) and
+    ``authorization_code`` (the ``redirect_uri`` must equal the authorization's; a code
+    issued with a challenge needs the ``code_verifier`` whose S256 digest it is) and
     ``refresh_token``: access tokens live 60 days; refresh tokens 365 days from the first
     authorization, not extended by refreshing. An ``id_token`` (RS256) when ``openid``.
 ``POST /oauth/v2/introspectToken`` / ``POST /oauth/v2/revoke``
@@ -24,7 +27,9 @@ for its member. Any other token keeps working as before.
 Test knobs: ``GET /__sandbox/oauth`` (calls per endpoint, knobs) and ``POST
 /__sandbox/oauth`` with a JSON object setting ``member``, ``consent``,
 ``introspection_delay`` (seconds), ``introspection_status`` (answer that status),
-``id_token_fault`` (``bad_signature``, ``wrong_issuer``, ``wrong_audience``, ``expired``);
+``id_token_fault`` (``bad_signature``, ``wrong_issuer``, ``wrong_audience``, ``expired``,
+``not_yet_valid`` (``nbf`` in the future), ``audience_list`` (``aud`` a list, no ``azp``),
+``other_azp``);
 ``clients`` (client_id -> secret) and ``redirect_uris`` (client_id -> [uri]) register
 apps (unregistered clients are accepted with any secret).
 """
@@ -32,6 +37,7 @@ apps (unregistered clients are accepted with any secret).
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import secrets
 import time
@@ -53,7 +59,17 @@ ACCESS_SECONDS = 60 * 86400
 REFRESH_SECONDS = 365 * 86400
 CODE_SECONDS = 30 * 60
 ID_TOKEN_SECONDS = 3600
-FAULTS = frozenset({"bad_signature", "wrong_issuer", "wrong_audience", "expired"})
+FAULTS = frozenset(
+    {
+        "bad_signature",
+        "wrong_issuer",
+        "wrong_audience",
+        "expired",
+        "not_yet_valid",
+        "audience_list",
+        "other_azp",
+    }
+)
 # Which scopes each member endpoint needs.
 MEMBER_ENDPOINTS = {"userinfo": ("openid",), "me": ("r_basicprofile", "r_liteprofile")}
 
@@ -84,6 +100,7 @@ class CodeGrant:
     scopes: tuple[str, ...]
     member: str
     expires_at: float
+    code_challenge: str | None = None
 
 
 @dataclass(frozen=True)
@@ -234,6 +251,9 @@ async def _authorization(request: web.Request) -> web.Response:
             400, "invalid_redirect_uri", "The redirect_uri does not match the registered value"
         )
     state = query.get("state")
+    challenge = query.get("code_challenge")
+    if challenge is not None and query.get("code_challenge_method") != "S256":
+        return _oauth_error(400, "invalid_request", "code_challenge_method must be S256")
     if not oauth.consent:
         params = {
             "error": "user_cancelled_authorize",
@@ -243,7 +263,12 @@ async def _authorization(request: web.Request) -> web.Response:
         code = secrets.token_urlsafe(32)
         scopes = tuple(query.get("scope", "").replace(",", " ").split())
         oauth.codes[code] = CodeGrant(
-            client_id, redirect_uri, scopes, oauth.member, oauth.clock() + CODE_SECONDS
+            client_id,
+            redirect_uri,
+            scopes,
+            oauth.member,
+            oauth.clock() + CODE_SECONDS,
+            challenge,
         )
         params = {"code": code}
     if state is not None:
@@ -283,6 +308,16 @@ def _exchange_code(request: web.Request, oauth: SandboxOAuth, form: dict[str, st
         return _oauth_error(
             400, "invalid_redirect_uri", "The redirect_uri does not match the authorization request"
         )
+    if grant.code_challenge is not None and not secrets.compare_digest(
+        grant.code_challenge, _s256(form.get("code_verifier", ""))
+    ):
+        oauth.calls["pkce_refused"] += 1
+        return _oauth_error(
+            400,
+            "invalid_request",
+            "Unable to retrieve access token: appid/redirect uri/code verifier does not match "
+            "authorization code. Or authorization code expired.",
+        )
     token = oauth.issue(grant.client_id, grant.member, grant.scopes)
     refresh = "AQ" + secrets.token_urlsafe(48)
     oauth.refresh_tokens[digest(refresh)] = RefreshGrant(
@@ -299,6 +334,11 @@ def _exchange_code(request: web.Request, oauth: SandboxOAuth, form: dict[str, st
     if "openid" in grant.scopes:
         answer["id_token"] = _id_token(request, oauth, grant.client_id, grant.member, now)
     return json_response(answer)
+
+
+def _s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def _exchange_refresh(oauth: SandboxOAuth, form: dict[str, str]) -> web.Response:
@@ -328,7 +368,7 @@ def _id_token(
 ) -> str:
     fault = oauth.id_token_fault
     issued_at = int(now) - (2 * ID_TOKEN_SECONDS if fault == "expired" else 0)
-    claims = {
+    claims: dict[str, Any] = {
         "iss": "https://elsewhere.example/oauth" if fault == "wrong_issuer" else _issuer(request),
         "aud": "another-client" if fault == "wrong_audience" else client_id,
         "iat": issued_at,
@@ -338,6 +378,13 @@ def _id_token(
         "email": "sandy.box@example.com",
         "email_verified": True,
     }
+    if fault == "not_yet_valid":
+        claims["nbf"] = issued_at + ID_TOKEN_SECONDS // 2
+    elif fault == "audience_list":
+        # Meant for another party as well, and not issued to this client (no azp).
+        claims["aud"] = [client_id, "another-client"]
+    elif fault == "other_azp":
+        claims["azp"] = "another-client"
     key = oauth.key
     if fault == "bad_signature":
         # Same key id, other key: only the signature can tell.

@@ -61,15 +61,18 @@ async def start_identity(
     )
     await client.start()
     kv: SharedKV = MemoryKV()
+    # Pending flows never share a bound with tokens: a flood of states evicts only states.
+    states: SharedKV = MemoryKV(settings.public.oauth_state_entries)
     evictions: RedisEvictions | None = None
     if isinstance(store, RedisStore):
         kv, evictions = RedisKV(store.client), RedisEvictions(store.client)
+        states = kv
     cache = TokenCache(kv, settings.oauth, metrics, evictions)
     budget = IntrospectionBudget(settings.guards.introspection_limit)
     introspection = IntrospectionSource(client, tuple(settings.apps.values()), metrics, budget)
     chain = TokenChain(StaticTokenSource(settings.tokens), cache, introspection)
     members = MemberResolver(settings, cache, upstream, store, metrics)
-    flow = OAuthFlow(settings, client, OpenIdProvider(client), kv, cache, metrics)
+    flow = OAuthFlow(settings, client, OpenIdProvider(client), states, cache, metrics)
     listener = None
     if evictions is not None:
         listener = asyncio.create_task(evictions.listen(cache.forget_local))

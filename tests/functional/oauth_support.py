@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 import aiohttp
 import yaml
 from aiohttp.test_utils import TestServer
+from yarl import URL
 
 from gateway.app import build_gateway_app
 from gateway.quota.store import QuotaStore
@@ -27,6 +28,32 @@ V = {"LinkedIn-Version": "202505"}
 ACLS = "/rest/organizationAcls?q=roleAssignee"
 POSTS = "/rest/posts?q=author&author=urn%3Ali%3Aorganization%3A1"
 _INPUT = re.compile(r'<input type="hidden" name="([^"]*)" value="([^"]*)">')
+
+
+class LoopbackJar(aiohttp.CookieJar):
+    """A browser's cookie jar: it keeps cookies of IP hosts and, as browsers do for
+    loopback, treats http://127.0.0.1 as a secure context (Secure and __Host- cookies are
+    kept and sent there)."""
+
+    def __init__(self) -> None:
+        super().__init__(unsafe=True)
+
+    def update_cookies(self, cookies: Any, response_url: URL = URL()) -> None:  # noqa: B008
+        super().update_cookies(cookies, _secure(response_url))
+
+    def filter_cookies(self, request_url: URL = URL()) -> Any:  # noqa: B008
+        return super().filter_cookies(_secure(request_url))
+
+
+def _secure(url: URL) -> URL:
+    if url.scheme == "http" and url.host in ("127.0.0.1", "localhost", "::1"):
+        return url.with_scheme("https").with_port(url.port)
+    return url
+
+
+def browser() -> aiohttp.ClientSession:
+    """A client session that keeps the gateway's cookies, as the member's browser would."""
+    return aiohttp.ClientSession(cookie_jar=LoopbackJar())
 
 
 def oauth_yaml(

@@ -162,8 +162,11 @@ def test_the_demo_oauth_callback_follows_the_listen_address() -> None:
         redirect = urllib.parse.parse_qs(location.query)["redirect_uri"]
         assert redirect == [f"{base}/oauth/callback"]
 
-        # The whole round trip: sandbox consent, back to this gateway, token delivered.
-        status, page = get(f"{base}/oauth/authorize?{query}")
+        # The whole round trip: sandbox consent, back to this gateway, token delivered, in
+        # one browser (its cookie binds the flow; a plain-http callback gets no Secure one).
+        member = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        with member.open(f"{base}/oauth/authorize?{query}", timeout=20) as resp:
+            status, page = resp.status, resp.read()
         assert status == 200, page
         found = re.search(rb'name="access_token" value="([^"]+)"', page)
         assert found is not None, page

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
@@ -24,6 +23,7 @@ from tests.functional.oauth_support import (
     REDIRECT_URI,
     RETURN_URL,
     authorize,
+    browser,
     call,
     callback,
     consent,
@@ -86,7 +86,7 @@ async def test_authorize_refuses_before_sending_the_member_anywhere(
     words: list[str],
 ) -> None:
     gw = await start(aiohttp_server, tmp_path, sandbox, apps={"social-std": {"return_url": None}})
-    async with aiohttp.ClientSession() as session, await authorize(session, gw, query) as resp:
+    async with browser() as session, await authorize(session, gw, query) as resp:
         body = await resp.json()
         assert resp.status == 400 and resp.headers["X-Gateway-Reason"] == reason
         assert "Location" not in resp.headers
@@ -101,7 +101,7 @@ async def test_authorize_sends_the_member_to_linkedin_with_a_state_of_its_own(
 ) -> None:
     gw = await start(aiohttp_server, tmp_path, sandbox)
     async with (
-        aiohttp.ClientSession() as session,
+        browser() as session,
         await authorize(session, gw, f"app=social&scope={SCOPES}&state=mine") as resp,
     ):
         assert resp.status == 302 and resp.headers["Cache-Control"] == "no-store"
@@ -122,7 +122,7 @@ async def test_the_whole_flow_records_the_token_and_delivers_it_by_form_post(
     gw = await start(aiohttp_server, tmp_path, sandbox)
     oauth = sandbox_oauth(sandbox)
     oauth.member = "urn:li:person:flowmember"
-    async with aiohttp.ClientSession() as session:
+    async with browser() as session:
         async with await authorize(session, gw, f"app=social&scope={SCOPES}&state=s-1") as resp:
             params = await consent(session, resp.headers["Location"])
         status, page, resp = await callback(session, gw, params)
@@ -152,7 +152,7 @@ async def test_a_flow_without_openid_learns_the_member_later(
 ) -> None:
     gw = await start(aiohttp_server, tmp_path, sandbox)
     oauth = sandbox_oauth(sandbox)
-    async with aiohttp.ClientSession() as session:
+    async with browser() as session:
         status, page = await run_flow(session, gw, scope="rw_organization_admin r_basicprofile")
         assert status == 200
         fields = form_fields(page)
@@ -166,7 +166,7 @@ async def test_a_member_who_declines_is_reported_to_the_app(
 ) -> None:
     gw = await start(aiohttp_server, tmp_path, sandbox)
     sandbox_oauth(sandbox).consent = False
-    async with aiohttp.ClientSession() as session:
+    async with browser() as session:
         status, page = await run_flow(session, gw, state="s-2")
     fields = form_fields(page)
     assert status == 200 and fields["error"] == "user_cancelled_authorize"
@@ -178,7 +178,7 @@ async def test_a_forged_state_is_refused_and_nothing_is_exchanged(
     sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
 ) -> None:
     gw = await start(aiohttp_server, tmp_path, sandbox)
-    async with aiohttp.ClientSession() as session:
+    async with browser() as session:
         for params in ({"code": "c", "state": "forged-state"}, {"code": "c"}):
             status, text, resp = await callback(session, gw, params)
             assert status == 400 and resp.headers["X-Gateway-Reason"] == "state_unknown"
@@ -190,7 +190,7 @@ async def test_a_replayed_state_is_refused(
     sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
 ) -> None:
     gw = await start(aiohttp_server, tmp_path, sandbox)
-    async with aiohttp.ClientSession() as session:
+    async with browser() as session:
         async with await authorize(session, gw, f"app=social&scope={SCOPES}") as resp:
             params = await consent(session, resp.headers["Location"])
         assert (await callback(session, gw, params))[0] == 200
@@ -205,7 +205,7 @@ async def test_an_expired_state_is_refused(
 ) -> None:
     clock = FakeClock(time.time())
     gw = await start(aiohttp_server, tmp_path, sandbox, clock=clock, oauth={"state_seconds": 60})
-    async with aiohttp.ClientSession() as session:
+    async with browser() as session:
         async with await authorize(session, gw, f"app=social&scope={SCOPES}") as resp:
             params = await consent(session, resp.headers["Location"])
         clock.now += 61
@@ -218,7 +218,7 @@ async def test_a_code_issued_for_another_redirect_uri_is_refused(
 ) -> None:
     gw = await start(aiohttp_server, tmp_path, sandbox)
     oauth = sandbox_oauth(sandbox)
-    async with aiohttp.ClientSession() as session:
+    async with browser() as session:
         async with await authorize(session, gw, f"app=social&scope={SCOPES}") as resp:
             url = urlsplit(resp.headers["Location"])
         # Someone swaps the redirect_uri on the way to LinkedIn.
@@ -239,7 +239,7 @@ async def test_linkedin_refusing_an_unregistered_redirect_uri_never_reaches_the_
 ) -> None:
     gw = await start(aiohttp_server, tmp_path, sandbox)
     sandbox_oauth(sandbox).redirect_uris["c-social"] = ["https://registered.example/cb"]
-    async with aiohttp.ClientSession() as session:
+    async with browser() as session:
         async with await authorize(session, gw, f"app=social&scope={SCOPES}") as resp:
             location = resp.headers["Location"]
         async with session.get(location, allow_redirects=False) as resp:
@@ -262,7 +262,7 @@ async def test_a_bad_id_token_is_refused_and_nothing_is_recorded(
     gw = await start(aiohttp_server, tmp_path, sandbox)
     oauth = sandbox_oauth(sandbox)
     oauth.id_token_fault = fault
-    async with aiohttp.ClientSession() as session:
+    async with browser() as session:
         async with await authorize(session, gw, f"app=social&scope={SCOPES}&state=s") as resp:
             params = await consent(session, resp.headers["Location"])
         status, text, resp = await callback(session, gw, params)
@@ -280,7 +280,7 @@ async def test_the_token_endpoint_down_is_503_and_records_nothing(
 ) -> None:
     dead = "http://127.0.0.1:9/oauth/v2"
     gw = await start(aiohttp_server, tmp_path, sandbox, oauth={"base": dead, "timeout": 0.5})
-    async with aiohttp.ClientSession() as session:
+    async with browser() as session:
         async with await authorize(session, gw, f"app=social&scope={SCOPES}") as resp:
             assert resp.headers["Location"].startswith(dead + "/authorization?")
             state = parse_qs(urlsplit(resp.headers["Location"]).query)["state"][0]
@@ -296,7 +296,7 @@ async def test_refresh_gives_a_new_recorded_token_without_extending_the_refresh_
     oauth.member = "urn:li:person:refresher"
     sandbox_now = time.time()
     oauth.clock = lambda: sandbox_now
-    async with aiohttp.ClientSession() as session:
+    async with browser() as session:
         status, page = await run_flow(session, gw, scope=SCOPES)
         assert status == 200
         first = form_fields(page)
@@ -334,7 +334,7 @@ async def test_refresh_refusals(
 ) -> None:
     gw = await start(aiohttp_server, tmp_path, sandbox)
     async with (
-        aiohttp.ClientSession() as session,
+        browser() as session,
         session.post(gw.make_url("/oauth/refresh"), data=form) as resp,
     ):
         assert resp.status == status and resp.headers["X-Gateway-Reason"] == reason
@@ -348,7 +348,7 @@ async def test_the_shipped_demo_runs_the_whole_flow_offline(aiohttp_server: Serv
     gw = await aiohttp_server(build_gateway_app(settings))
     sandbox_base = gw.app[UPSTREAM_BASE]
     scope = "openid%20r_organization_social%20rw_organization_admin"
-    async with aiohttp.ClientSession() as session:
+    async with browser() as session:
         async with await authorize(session, gw, f"app=acme-social&scope={scope}&state=d") as resp:
             location = resp.headers["Location"]
         assert location.startswith(f"{sandbox_base}/oauth/v2/authorization?")

@@ -8,13 +8,12 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from linkedin_api.clients.auth.client import AuthClient
 from linkedin_api.common import constants
 
-from tests.functional.oauth_support import ACLS, call, sandbox_oauth, start_oauth_gateway
+from tests.functional.oauth_support import ACLS, browser, call, sandbox_oauth, start_oauth_gateway
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 REDIRECT = "https://app.example/sdk/callback"
@@ -36,7 +35,7 @@ async def authorization_code(base: str, client_id: str, scopes: str) -> str:
         {"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT, "scope": scopes}
     )
     async with (
-        aiohttp.ClientSession() as session,
+        browser() as session,
         session.get(f"{base}/authorization?{query}", allow_redirects=False) as resp,
     ):
         assert resp.status == 302
@@ -89,7 +88,7 @@ async def test_a_token_the_sdk_got_works_through_the_gateway(
         token = await asyncio.to_thread(client.exchange_auth_code_for_access_token, code)
     finally:
         client.session.close()
-    async with aiohttp.ClientSession() as session:
+    async with browser() as session:
         status, _, headers = await call(session, gw, token.access_token, ACLS)
     assert status == 200 and '"member";r=8;' in headers["RateLimit"]
     assert sandbox_oauth(sandbox).calls["introspectToken"] == 1

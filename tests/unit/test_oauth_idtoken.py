@@ -41,8 +41,8 @@ def test_a_valid_id_token_gives_its_claims() -> None:
     )
 
 
-def test_an_audience_list_holding_the_client_is_accepted() -> None:
-    token = signed(claims(aud=["other", CLIENT]))
+def test_an_audience_list_holding_the_client_with_azp_the_client_is_accepted() -> None:
+    token = signed(claims(aud=["other", CLIENT], azp=CLIENT))
     assert verify_id_token(token, KEYS, issuer=ISSUER, audience=CLIENT, now=NOW)["iss"] == ISSUER
 
 

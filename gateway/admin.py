@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from gateway.errors import Refusal, StoreError
+from gateway.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from gateway.responses import refusal_response
 from gateway.runtime import RUNTIME, Runtime
 from gateway.usage.routes import add_usage_routes
@@ -114,4 +115,4 @@ async def readyz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     runtime = _runtime(request)
     text = runtime.metrics.render() if runtime is not None else ""
-    return web.Response(text=text, content_type="text/plain")
+    return web.Response(body=text.encode(), headers={"Content-Type": METRICS_CONTENT_TYPE})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -11,7 +12,7 @@ from gateway.adaccounts.factory import ledger_for
 from gateway.admin import build_admin_app
 from gateway.handler import handle
 from gateway.logs import guard_server_logger
-from gateway.metrics import Metrics
+from gateway.metrics import Metrics, refresh_periodically
 from gateway.oauth.routes import add_oauth_routes
 from gateway.proxy import Upstream
 from gateway.public_bodies import PUBLIC_BODIES, PublicBodies
@@ -76,7 +77,7 @@ def _runtime_context(
         quota_store = store if store is not None else open_store(settings.store)
         if settings.on_store_error is OnStoreError.LOCAL and isinstance(quota_store, RedisStore):
             quota_store.fallback = LocalFallback(settings.replicas)
-        metrics = Metrics()
+        metrics = Metrics(settings.apps)
         identity = await start_identity(
             settings, quota_store, upstream, metrics, base if sandbox_runner else None
         )
@@ -92,9 +93,14 @@ def _runtime_context(
             role_cache=role_cache_for(quota_store),
             usage=usage_for(settings, quota_store, metrics),
         )
+        refresher = (
+            asyncio.create_task(refresh_periodically(metrics)) if metrics.multiprocess else None
+        )
         try:
             yield
         finally:
+            if refresher is not None:
+                refresher.cancel()
             await identity.close()
             await upstream.close()
             if store is None:

@@ -7,8 +7,10 @@ the call's own charge, and the charges of the role look-ups made on its behalf.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 
+from gateway import metrics
 from gateway.errors import Refusal, StoreError
 from gateway.policy_quota import quota_refusal, store_unavailable_refusal
 from gateway.quota.model import BucketSpec, BucketState, QuotaOutcome
@@ -33,6 +35,7 @@ async def charge(
     that would have refused the call (``gateway.usage.shadow``).
     """
     shadow = is_shadow(runtime.settings.apps.get(app))
+    started = time.perf_counter()
     try:
         if shadow:
             outcome = shadow_outcome(
@@ -41,21 +44,23 @@ async def charge(
         else:
             outcome = await runtime.store.consume(buckets, now)
     except StoreError as exc:
+        _store_took(runtime, "consume", "error", started)
         action = runtime.settings.on_store_error
-        runtime.metrics.inc("gateway_store_errors_total", action=action.value)
+        runtime.metrics.inc(metrics.STORE_ERRORS, action=action.value)
         if isinstance(exc.__cause__, QueueFull):
-            runtime.metrics.inc("gateway_store_queue_full_total")
+            runtime.metrics.inc(metrics.STORE_QUEUE_FULL)
         log.warning("quota store failed on %s (%s); on_store_error=%s", what, exc, action.value)
         return None if action is OnStoreError.OPEN else store_unavailable_refusal()
+    _store_took(runtime, "consume", "ok", started)
     if outcome.local:
         # Admitted alone while the store is away (on_store_error: local).
-        runtime.metrics.inc("gateway_store_errors_total", action="local")
-        runtime.metrics.inc("gateway_quota_local_admitted_total", app=app)
+        runtime.metrics.inc(metrics.STORE_ERRORS, action="local")
+        runtime.metrics.inc(metrics.QUOTA_LOCAL_ADMITTED, app=app)
         log.warning("quota store away on %s; admitted on this replica's local allowance", what)
         return outcome
     if not outcome.admitted:
         return quota_refusal(outcome, now)
-    runtime.metrics.inc("gateway_quota_consumed_total", app=app)
+    runtime.metrics.inc(metrics.QUOTA_CONSUMED, app=app)
     runtime.usage.charged(app, outcome.states, now)
     return outcome
 
@@ -70,11 +75,20 @@ async def refund(
     """
     if outcome is None or outcome.ticket is None:
         return None
+    started = time.perf_counter()
     try:
         await runtime.store.refund(outcome.ticket, now)
         states = await runtime.store.peek([s.spec for s in outcome.states], now)
     except StoreError as exc:
+        _store_took(runtime, "refund", "error", started)
         log.warning("refund of %s failed, it stays counted: %s", what, exc)
         return None
-    runtime.metrics.inc("gateway_quota_refunded_total")
+    _store_took(runtime, "refund", "ok", started)
+    runtime.metrics.inc(metrics.QUOTA_REFUNDED)
     return states
+
+
+def _store_took(runtime: Runtime, operation: str, result: str, started: float) -> None:
+    runtime.metrics.observe(
+        metrics.STORE_DURATION, time.perf_counter() - started, operation=operation, result=result
+    )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from aiohttp import web
 
+from gateway import metrics
 from gateway.adaccounts.gate import NOTHING_HELD, hold, settle
 from gateway.adaccounts.rules import AdAccountClaim, claim_for, write_rules
 from gateway.bodies import read_body, stream_body
@@ -81,6 +82,8 @@ class Outcome:
     member: str = "-"
     decision: str = "refuse"
     reason: str = "-"
+    # The catalog resource of an admitted call ("unmatched": no route): a bounded label.
+    family: str = "-"
     # Notices every response carries (Development window, RFC 9745 Deprecation).
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -147,9 +150,11 @@ async def _serve(request: web.Request, runtime: Runtime, outcome: Outcome) -> we
 
     if outcome.decision != SHADOW_REFUSE:
         outcome.decision = "admit"
+    outcome.family = decision.match.route.resource if decision.match else "unmatched"
     _note_unversioned(request, runtime, app, facts)
     headers.update(outcome.headers)
     forward_body = body if body is not None else await stream_body(request, settings.max_body_bytes)
+    sent_at = time.perf_counter()
     try:
         response = await runtime.upstream.forward(
             request,
@@ -164,14 +169,25 @@ async def _serve(request: web.Request, runtime: Runtime, outcome: Outcome) -> we
             ),
         )
     except UpstreamError as exc:
+        _upstream_took(runtime, outcome, "error", sent_at)
         await settle(runtime, held, None, {})
         outcome.decision = "upstream_error"
-        runtime.metrics.inc("gateway_upstream_errors_total", reason=exc.reason)
+        runtime.metrics.inc(metrics.UPSTREAM_ERRORS, reason=exc.reason)
         if not exc.sent:
             headers = await _refund(runtime, quota, now, headers)
         raise GatewayError(_with_headers(exc.refusal(), headers)) from None
+    _upstream_took(runtime, outcome, f"{response.status // 100}xx", sent_at)
     await settle(runtime, held, response.status, response.headers)
     return response
+
+
+def _upstream_took(runtime: Runtime, outcome: Outcome, status: str, sent_at: float) -> None:
+    runtime.metrics.observe(
+        metrics.UPSTREAM_DURATION,
+        time.perf_counter() - sent_at,
+        family=outcome.family,
+        status=status,
+    )
 
 
 @dataclass(frozen=True)
@@ -311,7 +327,7 @@ def _note_unversioned(
 ) -> None:
     if facts.api == "v2":
         # LinkedIn is sunsetting the unversioned APIs (seed, deprecation notice).
-        runtime.metrics.inc("gateway_unversioned_calls_total", app=app.name)
+        runtime.metrics.inc(metrics.UNVERSIONED_CALLS, app=app.name)
         log.info("unversioned call app=%s path=%s", app.name, _log_path(request))
 
 
@@ -385,14 +401,15 @@ def _record(
 ) -> None:
     status = response.status
     runtime.metrics.inc(
-        "gateway_requests_total",
+        metrics.REQUESTS,
         app=outcome.app,
         decision=outcome.decision,
         reason=outcome.reason,
         status=str(status),
     )
-    runtime.metrics.inc("gateway_request_duration_seconds_sum", elapsed)
-    runtime.metrics.inc("gateway_request_duration_seconds_count")
+    runtime.metrics.observe(
+        metrics.REQUEST_DURATION, elapsed, family=outcome.family, decision=outcome.decision
+    )
     note_request(runtime, outcome.app, outcome.member, outcome.decision, outcome.reason)
     if access_log.isEnabledFor(logging.INFO):
         # The path only: a query could carry anything, and a log must never hold a credential.

@@ -20,6 +20,7 @@ from gateway.admin import build_admin_app
 from gateway.metrics import CONTENT_TYPE
 from tests.functional.gateway_harness import member_token
 from tests.functional.test_serve_process import free_port, wait_listening
+from tests.security.test_secret_leaks import answering
 from tests.unit.test_metrics import samples
 
 Start = Callable[..., Awaitable[TestServer]]
@@ -116,8 +117,9 @@ def test_two_processes_writing_one_directory_scrape_as_one(tmp_path: Path) -> No
     ports = [(free_port(), free_port()) for _ in range(2)]
     procs = [serve(tmp_path, port, admin) for port, admin in ports]
     try:
-        for (port, _), proc in zip(ports, procs, strict=True):
+        for (port, admin), proc in zip(ports, procs, strict=True):
             wait_listening(port, proc)
+            answering(admin, proc)
         assert [call(ports[0][0]) for _ in range(2)] == [200, 200]
         assert [call(ports[1][0]) for _ in range(3)] == [200, 200, 200]
         texts = [scrape_when_counted(admin, 5) for _, admin in ports]

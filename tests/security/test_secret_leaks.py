@@ -18,6 +18,8 @@ import signal
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -187,6 +189,19 @@ def test_serve_prints_no_secret(tmp_path: Path, level: str) -> None:
     assert leaked == [], printed
 
 
+def answering(admin: int, proc: subprocess.Popen[str], timeout: float = 20.0) -> None:
+    """Until the admin listener answers (serve is then past its start-up, its signal
+    handlers in place) or the process has exited; bounded by ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"http://127.0.0.1:{admin}/healthz", timeout=2),
+        ):
+            return
+        time.sleep(0.05)
+
+
 def run_demo(store: str) -> tuple[int, str, str]:
     """``serve`` on the demo config with ``store``: stopped once it listens (or exited)."""
     port, admin = free_port(), free_port()
@@ -205,8 +220,7 @@ def run_demo(store: str) -> tuple[int, str, str]:
         text=True,
     )
     try:
-        with contextlib.suppress(AssertionError):
-            wait_listening(port, proc)
+        answering(admin, proc)
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)

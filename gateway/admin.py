@@ -19,6 +19,9 @@ from gateway.runtime import RUNTIME, Runtime
 from gateway.usage.routes import add_usage_routes
 
 GATEWAY_APP = web.AppKey("gateway_app", web.Application)
+# serve --workers: (workers ready now, workers the pool runs), from gateway.workers.
+WorkersReady = Callable[[], tuple[int, int]]
+WORKERS_READY: web.AppKey[WorkersReady] = web.AppKey("workers_ready")
 
 
 # Load balancers and orchestrators probe these without credentials.
@@ -98,7 +101,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready = config loaded AND store answering AND not draining (as envoy's ratelimit)."""
+    """Ready = config loaded AND store answering AND not draining (as envoy's ratelimit),
+    AND, with several workers, every worker serving."""
     runtime = _runtime(request)
     checks = {"config": runtime is not None, "store": False, "draining": True}
     if runtime is not None:
@@ -109,7 +113,13 @@ async def readyz(request: web.Request) -> web.Response:
         except StoreError:
             checks["store"] = False
     ready = checks["config"] and checks["store"] and not checks["draining"]
-    return web.json_response({"ready": ready, **checks}, status=200 if ready else 503)
+    body: dict[str, object] = {**checks}
+    pool = request.app.get(WORKERS_READY)
+    if pool is not None:
+        serving, expected = pool()
+        body["workers"] = {"ready": serving, "expected": expected}
+        ready = ready and serving >= expected
+    return web.json_response({"ready": ready, **body}, status=200 if ready else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:

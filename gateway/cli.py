@@ -19,11 +19,12 @@ from gateway import __version__, logs
 from gateway.adaccounts import cli as ad_accounts_cli
 from gateway.catalog import cli as catalog_cli
 from gateway.errors import ConfigError
-from gateway.event_loop import LOOP_ENV, loop_factory, loop_name
+from gateway.event_loop import LOOP_ENV, LoopFactory, loop_factory, loop_name
 from gateway.redact import mask_url
 from gateway.settings.loader import ENV_CONFIG, ENV_OVERRIDES, default_config_path, load_settings
-from gateway.settings.model import OnStoreError, Settings
+from gateway.settings.model import HostPort, OnStoreError, Settings
 from gateway.startup import StartupError, bind_listener, bound_address, check_store, os_reason
+from gateway.workers import WorkerRole, shared_store_problem
 
 PROG = "linkedin-gateway"
 
@@ -36,6 +37,7 @@ ENVIRONMENT: dict[str, str] = {
     ENV_OVERRIDES["admin_listen"]: "HOST:PORT of the admin listener, or off (--admin-listen)",
     ENV_OVERRIDES["upstream"]: "sandbox or an http(s) base URL (--upstream, upstream:)",
     ENV_OVERRIDES["store"]: "memory:// or redis://HOST:PORT/DB ... (--store, store:)",
+    ENV_OVERRIDES["workers"]: "processes serving the listeners, or auto (--workers, workers:)",
     LOOP_ENV: "auto (default), uvloop or asyncio: the event loop of serve and sandbox",
 }
 
@@ -92,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--store", metavar="URL", help="memory:// or redis://HOST:PORT/DB")
     serve.add_argument("--upstream", metavar="URL", help="sandbox or an http(s) base URL")
+    serve.add_argument(
+        "--workers",
+        metavar="N|auto",
+        help="processes serving the listeners (default 1; auto: one per core; more than 1 "
+        "needs a Redis store)",
+    )
     serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
     check = sub.add_parser("check-config", help="validate a gateway.yaml and its catalog")
@@ -155,6 +163,10 @@ def _check_config(path: str | None) -> int:
         _print_problems(exc)
         print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
         return 1
+    problem = shared_store_problem(settings)
+    if problem is not None:
+        print(f"error: {settings.source}: {problem}", file=sys.stderr)
+        return 1
     print(
         f"{settings.source}: ok ({len(settings.apps)} apps, {len(settings.tokens)} static tokens, "
         f"{len(settings.catalog.routes)} routes in {settings.catalog.source})"
@@ -206,6 +218,7 @@ def _serve(args: argparse.Namespace) -> int:
             ("admin_listen", args.admin_listen),
             ("store", args.store),
             ("upstream", args.upstream),
+            ("workers", args.workers),
         )
         if value
     }
@@ -215,12 +228,18 @@ def _serve(args: argparse.Namespace) -> int:
         _print_problems(exc)
         return 1
     logs.use_format(handler, settings.log_format)
+    problem = shared_store_problem(settings)
+    if problem is not None:
+        print(f"{PROG}: {problem}", file=sys.stderr)
+        return 2
     try:
         new_loop = loop_factory()
     except ValueError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
     try:
+        if settings.workers > 1:
+            return _serve_workers(settings, args.config, overrides, handler, new_loop)
         with asyncio.Runner(loop_factory=new_loop) as runner:
             runner.run(_run(settings, args.config, overrides, handler))
     except (StartupError, ConfigError) as exc:
@@ -242,13 +261,170 @@ async def _run(
     config: str | None,
     overrides: dict[str, str],
     handler: logging.Handler,
+    worker: WorkerRole | None = None,
 ) -> None:
+    from gateway.admin import WORKERS_READY
     from gateway.app import UPSTREAM_BASE, build_admin_app, build_gateway_app
     from gateway.runtime import RUNTIME
 
     log = logging.getLogger("gateway")
-    # Both sockets first: a port in use stops serve before the store, the upstream or the
-    # built-in sandbox is touched.
+    if worker is None:
+        settings, main_sock, admin_sock = await _listeners(settings, config, overrides, log)
+    else:
+        main_sock, admin_sock = worker.main_sock, worker.admin_sock
+    listen = bound_address(main_sock)
+
+    gateway_app = build_gateway_app(settings)
+    runner = web.AppRunner(gateway_app, access_log=None, shutdown_timeout=DRAIN_SECONDS)
+    admin_runner: web.AppRunner | None = None
+    try:
+        await runner.setup()
+        await web.SockSite(runner, main_sock).start()
+        if admin_sock is not None:
+            admin_app = build_admin_app(gateway_app)
+            if worker is not None:
+                admin_app[WORKERS_READY] = worker.workers_ready
+            admin_runner = web.AppRunner(admin_app, access_log=None)
+            await admin_runner.setup()
+            await web.SockSite(admin_runner, admin_sock).start()
+    except Exception as exc:
+        log.debug("start-up failed", exc_info=True)
+        if admin_runner is not None:
+            await admin_runner.cleanup()
+        await runner.cleanup()
+        main_sock.close()
+        if admin_sock is not None:
+            admin_sock.close()
+        raise StartupError(f"start-up failed: {type(exc).__name__}: {exc}") from None
+
+    loop = asyncio.get_running_loop()
+    base = mask_url(gateway_app[UPSTREAM_BASE])
+    if worker is None:
+        _announce(settings, listen, admin_sock, f"upstream {{}} at {base}", loop_name(loop))
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    if worker is not None:
+        worker.accept_stop_signals(loop)
+        worker.serving()
+        log.info(
+            "worker %d (pid %d) serving (upstream at %s, %s loop)",
+            worker.index,
+            os.getpid(),
+            base,
+            loop_name(loop),
+        )
+    flusher = asyncio.create_task(logs.flush_periodically(handler))
+    await stop.wait()
+    flusher.cancel()
+    log.info("draining: finishing in-flight requests")
+    # Readiness turns false first, so a load balancer stops sending while in-flight
+    # requests finish; the admin listener goes last.
+    if worker is not None:
+        worker.draining()
+    gateway_app[RUNTIME].draining = True
+    await runner.cleanup()
+    if admin_runner is not None:
+        if worker is not None:
+            await worker.admin_last()
+        await admin_runner.cleanup()
+    log.info("stopped")
+
+
+def _announce(
+    settings: Settings,
+    listen: HostPort,
+    admin_sock: socket.socket | None,
+    upstream_detail: str,
+    loop: str,
+    workers: str = "",
+) -> None:
+    """The demo's hint on stdout and the lines saying where serve listens."""
+    shown_listen = _url_host(listen)
+    upstream = "built-in sandbox" if settings.upstream == "sandbox" else mask_url(settings.upstream)
+    store = mask_url(settings.store)
+    if settings.source == default_config_path():
+        print(
+            DEMO_HINT.format(
+                version=__version__, listen=shown_listen, upstream=upstream, store=store
+            ),
+            flush=True,
+        )
+    log = logging.getLogger("gateway")
+    log.info(
+        "listening on http://%s (%s%s, store %s, %s loop)",
+        shown_listen,
+        workers,
+        upstream_detail.format(upstream),
+        store,
+        loop,
+    )
+    if admin_sock is not None:
+        log.info("admin listener on http://%s", _url_host(bound_address(admin_sock)))
+
+
+def _serve_workers(
+    settings: Settings,
+    config: str | None,
+    overrides: dict[str, str],
+    handler: logging.Handler,
+    new_loop: LoopFactory,
+) -> int:
+    """The pre-fork parent (gateway.workers): sockets and store checked here, once."""
+    from gateway import workers
+
+    log = logging.getLogger("gateway")
+    run_dir = workers.RunDir.create()
+    try:
+        workers.use_multiprocess_metrics(run_dir)
+        workers.use_locked_stderr(handler, run_dir)
+        with asyncio.Runner(loop_factory=new_loop) as runner:
+            settings, main_sock, admin_sock = runner.run(
+                _listeners(settings, config, overrides, log)
+            )
+            loop = loop_name(runner.get_loop())
+        # Imported once here, after the metrics directory is set: the workers share it.
+        import gateway.app  # noqa: F401
+
+        def worker_main(role: WorkerRole) -> int:
+            try:
+                with asyncio.Runner(loop_factory=new_loop) as worker_runner:
+                    worker_runner.run(_run(settings, config, overrides, handler, role))
+            except (StartupError, ConfigError) as exc:
+                handler.flush()
+                print(f"{PROG}: worker {role.index}: {exc}", file=sys.stderr)
+                return 1
+            return 0
+
+        def on_ready() -> None:
+            count = f"{settings.workers} workers, "
+            _announce(settings, bound_address(main_sock), admin_sock, "upstream {}", loop, count)
+
+        pool = workers.Pool(
+            settings, main_sock, admin_sock, run_dir, worker_main, handler, on_ready
+        )
+        try:
+            code = pool.run()
+        finally:
+            main_sock.close()
+            if admin_sock is not None:
+                admin_sock.close()
+        if code == 0:
+            log.info("stopped: every worker drained")
+        else:
+            log.error("stopped: not every worker drained cleanly (exit %d)", code)
+        return code
+    finally:
+        workers.use_plain_stderr(handler)
+        run_dir.remove()
+
+
+async def _listeners(
+    settings: Settings, config: str | None, overrides: dict[str, str], log: logging.Logger
+) -> tuple[Settings, socket.socket, socket.socket | None]:
+    """Both sockets first: a port in use stops serve before the store, the upstream or the
+    built-in sandbox is touched. Then the store, and the settings for the port given."""
     main_sock = bind_listener(settings.listen, "main", "listen / --listen / GATEWAY_LISTEN")
     admin_sock: socket.socket | None = None
     try:
@@ -270,63 +446,7 @@ async def _run(
         if admin_sock is not None:
             admin_sock.close()
         raise
-
-    gateway_app = build_gateway_app(settings)
-    runner = web.AppRunner(gateway_app, access_log=None, shutdown_timeout=DRAIN_SECONDS)
-    admin_runner: web.AppRunner | None = None
-    try:
-        await runner.setup()
-        await web.SockSite(runner, main_sock).start()
-        if admin_sock is not None:
-            admin_runner = web.AppRunner(build_admin_app(gateway_app), access_log=None)
-            await admin_runner.setup()
-            await web.SockSite(admin_runner, admin_sock).start()
-    except Exception as exc:
-        log.debug("start-up failed", exc_info=True)
-        if admin_runner is not None:
-            await admin_runner.cleanup()
-        await runner.cleanup()
-        main_sock.close()
-        if admin_sock is not None:
-            admin_sock.close()
-        raise StartupError(f"start-up failed: {type(exc).__name__}: {exc}") from None
-
-    shown_listen = _url_host(listen)
-    upstream = "built-in sandbox" if settings.upstream == "sandbox" else mask_url(settings.upstream)
-    store = mask_url(settings.store)
-    if settings.source == default_config_path():
-        print(
-            DEMO_HINT.format(
-                version=__version__, listen=shown_listen, upstream=upstream, store=store
-            ),
-            flush=True,
-        )
-    loop = asyncio.get_running_loop()
-    log.info(
-        "listening on http://%s (upstream %s at %s, store %s, %s loop)",
-        shown_listen,
-        upstream,
-        mask_url(gateway_app[UPSTREAM_BASE]),
-        store,
-        loop_name(loop),
-    )
-    if settings.admin_listen is not None and admin_sock is not None:
-        log.info("admin listener on http://%s", _url_host(bound_address(admin_sock)))
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    flusher = asyncio.create_task(logs.flush_periodically(handler))
-    await stop.wait()
-    flusher.cancel()
-    log.info("draining: finishing in-flight requests")
-    # Readiness turns false first, so a load balancer stops sending while in-flight
-    # requests finish; the admin listener goes last.
-    gateway_app[RUNTIME].draining = True
-    await runner.cleanup()
-    if admin_runner is not None:
-        await admin_runner.cleanup()
-    log.info("stopped")
+    return settings, main_sock, admin_sock
 
 
 async def _check_store_at_start(settings: Settings, log: logging.Logger) -> None:

@@ -56,6 +56,7 @@ ENV_OVERRIDES = {
     "admin_listen": "GATEWAY_ADMIN_LISTEN",
     "upstream": "GATEWAY_UPSTREAM",
     "store": "GATEWAY_STORE",
+    "workers": "GATEWAY_WORKERS",
 }
 # The command line's names for the same keys: a flag beats the environment, which beats
 # the file.
@@ -64,7 +65,10 @@ FLAG_OVERRIDES = {
     "admin_listen": "--admin-listen",
     "upstream": "--upstream",
     "store": "--store",
+    "workers": "--workers",
 }
+# workers: one process per core this process may run on.
+WORKERS_AUTO = "auto"
 # admin_listen's ways of saying "no admin listener": null in YAML, off (which YAML 1.1
 # reads as false) in YAML, the environment or the command line.
 ADMIN_OFF = (None, False, "off")
@@ -75,6 +79,7 @@ DEFAULTS: dict[str, Any] = {
     "admin_listen": "127.0.0.1:8081",
     "upstream": "sandbox",
     "store": "memory://",
+    "workers": 1,
     "catalog": None,
     "unmatched_routes": "forward",
     "on_store_error": "closed",
@@ -118,6 +123,13 @@ TOKEN_KEYS = frozenset({"token", "sha256", "app", "member", "scopes", "expires_a
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 MEMBER_RE = re.compile(r"^urn:li:[A-Za-z]+:[A-Za-z0-9_-]+$")
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity), which ``workers: auto`` uses."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def default_config_path() -> str:
@@ -292,6 +304,7 @@ class _Loader:
         )
         upstream = self._upstream(raw["upstream"])
         store = self._store(raw["store"])
+        workers = self._workers(raw["workers"])
         unmatched = self._enum(UnmatchedRoutes, raw["unmatched_routes"], "unmatched_routes")
         on_store_error = self._enum(OnStoreError, raw["on_store_error"], "on_store_error")
         replicas = self._positive(raw["replicas"], "replicas", integer=True)
@@ -315,6 +328,7 @@ class _Loader:
             return None
         assert listen is not None and upstream is not None and store is not None
         assert unmatched is not None and on_store_error is not None and replicas is not None
+        assert workers is not None
         assert connect_timeout is not None and timeout is not None and max_body is not None
         assert on_expiry is not None and role_cache is not None and log_format is not None
         return Settings(
@@ -323,6 +337,7 @@ class _Loader:
             admin_listen=admin,
             upstream=upstream,
             store=store,
+            workers=workers,
             apps=apps,
             tokens=tuple(tokens),
             unmatched_routes=unmatched,
@@ -368,6 +383,16 @@ class _Loader:
             self.fail("store", str(exc))
             return None
         return value
+
+    def _workers(self, value: object) -> int | None:
+        if value == WORKERS_AUTO:
+            return available_cores()
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return value
+        self.fail("workers", f"must be a number of processes (1 or more) or auto, not {value!r}")
+        return None
 
     def _enum(self, kind: type[E], value: object, path: str) -> E | None:
         members = {member.value: member for member in kind}

@@ -160,3 +160,5 @@ class Settings:
     # How many gateway replicas share the store: ``on_store_error: local`` gives each
     # 1/replicas of what the store last said remained.
     replicas: int = 1
+    # Processes serving the listeners (serve --workers; gateway.workers).
+    workers: int = 1

@@ -319,6 +319,7 @@ async def _run(
     await stop.wait()
     flusher.cancel()
     log.info("draining: finishing in-flight requests")
+    handler.flush()
     # Readiness turns false first, so a load balancer stops sending while in-flight
     # requests finish; the admin listener goes last.
     if worker is not None:

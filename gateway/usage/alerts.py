@@ -162,6 +162,12 @@ class Alerts:
                 await self._tell(event, post)
             finally:
                 self._queue.task_done()
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # The store client swallowed the cancel (redis-py may, while it tears a
+                # connection down): without this the task waits on the queue forever and
+                # serve never finishes draining.
+                raise asyncio.CancelledError
 
     async def drain(self) -> None:
         """Wait until every queued event was told (tests, shutdown)."""

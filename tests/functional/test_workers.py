@@ -153,7 +153,9 @@ def config(
 ) -> str:
     store = with_query(redis_url, PATIENT)
     suffix = "-" + unique_app("workers")
-    return write_config(tmp_path, gateway_yaml(upstream[0], store=store, suffix=suffix))
+    return write_config(
+        tmp_path, gateway_yaml(upstream[0], store=store, suffix=suffix, upstream_timeout=WAIT)
+    )
 
 
 async def calls(url: str, count: int, concurrency: int = 20) -> collections.Counter[int]:
@@ -249,26 +251,6 @@ async def test_burst_with_two_workers_admits_exactly_100(config: str) -> None:
         check_exact(await burst([gateway.url]))
     finally:
         assert await gateway.stop() == 0
-    served = {WORKER_FIELD.search(line.rstrip("\n"))[1] for line in gateway.access()}  # type: ignore[index]
-    assert served == {"0", "1"}
-
-
-async def test_metrics_on_the_admin_listener_add_up_both_workers(config: str) -> None:
-    gateway = await start(config, "--workers", "2")
-    try:
-        await gateway.serving()
-        assert await calls(gateway.url, 60) == {200: 60}
-        admin = f"http://127.0.0.1:{gateway.admin}/metrics"
-        async with aiohttp.ClientSession() as session, session.get(admin) as resp:
-            text = await resp.text()
-    finally:
-        assert await gateway.stop() == 0
-    total = sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("gateway_requests_total{")
-    )
-    assert total == 60
     served = {WORKER_FIELD.search(line.rstrip("\n"))[1] for line in gateway.access()}  # type: ignore[index]
     assert served == {"0", "1"}
 

@@ -379,11 +379,10 @@ class Pool:
     def _forget(self, pid: int) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.run_dir.ready_mark(pid).unlink()
-        from gateway import metrics
+        # Imported here: prometheus-client must first see the run's directory.
+        from gateway.metrics import mark_worker_dead
 
-        mark_dead = getattr(metrics, "mark_worker_dead", None)
-        if callable(mark_dead):
-            mark_dead(pid)
+        mark_worker_dead(pid)
 
     def _stop(self, why: str) -> None:
         if self.stopping_since is None:

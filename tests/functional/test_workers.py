@@ -255,6 +255,26 @@ async def test_burst_with_two_workers_admits_exactly_100(config: str) -> None:
     assert served == {"0", "1"}
 
 
+async def test_metrics_on_the_admin_listener_add_up_both_workers(config: str) -> None:
+    gateway = await start(config, "--workers", "2")
+    try:
+        await gateway.serving()
+        assert await calls(gateway.url, 60) == {200: 60}
+        admin = f"http://127.0.0.1:{gateway.admin}/metrics"
+        async with aiohttp.ClientSession() as session, session.get(admin) as resp:
+            text = await resp.text()
+    finally:
+        assert await gateway.stop() == 0
+    total = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("gateway_requests_total{")
+    )
+    assert total == 60
+    served = {WORKER_FIELD.search(line.rstrip("\n"))[1] for line in gateway.access()}  # type: ignore[index]
+    assert served == {"0", "1"}
+
+
 async def test_a_killed_worker_is_restarted_on_the_same_port(config: str) -> None:
     gateway = await start(config, "--workers", "2")
     try:

@@ -20,6 +20,7 @@ from gateway.adaccounts.rules import (
     edit_limit_refusal,
 )
 from gateway.errors import BadRequest, Refusal, StoreError
+from gateway.metrics import STORE_ERRORS
 from gateway.policy_quota import store_unavailable_refusal
 from gateway.runtime import Runtime
 from gateway.settings.model import OnStoreError
@@ -57,7 +58,7 @@ async def hold(runtime: Runtime, app: str, claim: AdAccountClaim | None) -> Held
         return Held(app=app, test_slots=claim.count)
     except StoreError as exc:
         on_store_error = runtime.settings.on_store_error
-        runtime.metrics.inc("gateway_store_errors_total", action=on_store_error.value)
+        runtime.metrics.inc(STORE_ERRORS, action=on_store_error.value)
         log.warning("ad-account ledger failed (%s); on_store_error=%s", exc, on_store_error.value)
         if on_store_error is OnStoreError.OPEN:
             return NOTHING_HELD

@@ -20,6 +20,7 @@ from gateway.catalog.model import RouteMatch
 from gateway.catalog.routes import match_route
 from gateway.charging import charge, refund
 from gateway.errors import Refusal, StoreError
+from gateway.metrics import ROLE_LOOKUPS
 from gateway.policy import call_name
 from gateway.policy_quota import quota_buckets
 from gateway.request_facts import RequestFacts
@@ -39,7 +40,7 @@ from gateway.tokens.model import TokenInfo
 
 log = logging.getLogger("gateway.roles")
 
-LOOKUPS_METRIC = "gateway_role_lookups_total"
+LOOKUPS_METRIC = ROLE_LOOKUPS
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from gateway.errors import StoreError
-from gateway.metrics import Metrics
+from gateway.metrics import TOKEN_CACHE, TOKEN_EVICTIONS, TOKEN_STORE_ERRORS, Metrics
 from gateway.settings.model import OAuthSettings
 from gateway.tokens.kv import SharedKV
 from gateway.tokens.model import TokenInfo
@@ -219,12 +219,12 @@ class TokenCache:
                 await self._broadcast.publish(digest)
         except StoreError as exc:
             self._store_failed("evict", exc)
-        self._metrics.inc("gateway_token_evictions_total", source="answer")
+        self._metrics.inc(TOKEN_EVICTIONS, source="answer")
 
     def forget_local(self, digest: str) -> None:
         """Another replica evicted the token: drop this process's copy."""
         self._local.delete(digest)
-        self._metrics.inc("gateway_token_evictions_total", source="replica")
+        self._metrics.inc(TOKEN_EVICTIONS, source="replica")
 
     async def store_refresh(
         self, refresh_digest: str, app: str, member: str | None, ttl: float, now: float
@@ -262,8 +262,8 @@ class TokenCache:
         return min(until, expires) if expires is not None else until
 
     def _count(self, result: str) -> None:
-        self._metrics.inc("gateway_token_cache_total", result=result)
+        self._metrics.inc(TOKEN_CACHE, result=result)
 
     def _store_failed(self, operation: str, exc: StoreError) -> None:
         log.warning("token cache %s failed: %s", operation, exc)
-        self._metrics.inc("gateway_token_store_errors_total", operation=operation)
+        self._metrics.inc(TOKEN_STORE_ERRORS, operation=operation)

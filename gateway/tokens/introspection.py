@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.metrics import Metrics
+from gateway.metrics import INTROSPECTION_CALLS, Metrics
 from gateway.oauth.client import Credentials, LinkedInOAuth, OAuthRefused, OAuthUnavailable
 from gateway.oauth.scopes import parse_scopes
 from gateway.settings.model import AppConfig
@@ -138,4 +138,4 @@ class IntrospectionSource:
         return Inactive("invalid", False)
 
     def _count(self, app: str, result: str) -> None:
-        self._metrics.inc("gateway_introspection_calls_total", app=app, result=result)
+        self._metrics.inc(INTROSPECTION_CALLS, app=app, result=result)

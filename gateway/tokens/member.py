@@ -25,7 +25,7 @@ from multidict import CIMultiDict
 
 from gateway.catalog.routes import match_route
 from gateway.errors import GatewayError, StoreError, UpstreamError
-from gateway.metrics import Metrics
+from gateway.metrics import MEMBER_LOOKUPS, QUOTA_CONSUMED, TOKEN_STORE_ERRORS, Metrics
 from gateway.policy import Admit, decide
 from gateway.policy_auth import expired_token
 from gateway.proxy import Upstream
@@ -209,7 +209,7 @@ class MemberResolver:
             return await self._cache.pin_member(info, member, now)
         except StoreError as exc:
             log.warning("member header not pinned: %s", exc)
-            self._metrics.inc("gateway_token_store_errors_total", operation="pin")
+            self._metrics.inc(TOKEN_STORE_ERRORS, operation="pin")
             why = f"the member {MEMBER_HEADER} names cannot be bound to the token now"
             raise GatewayError(member_lookup_unavailable(app.name, [why])) from None
 
@@ -266,10 +266,10 @@ class MemberResolver:
             outcome = await self._store.consume(decision.buckets, now)
         except StoreError as exc:
             log.warning("member lookup not counted: %s", exc)
-            self._metrics.inc("gateway_token_store_errors_total", operation="charge")
+            self._metrics.inc(TOKEN_STORE_ERRORS, operation="charge")
             return
         if outcome.admitted:
-            self._metrics.inc("gateway_quota_consumed_total", app=app.name)
+            self._metrics.inc(QUOTA_CONSUMED, app=app.name)
 
     def _count(self, way: str, result: str) -> None:
-        self._metrics.inc("gateway_member_lookups_total", way=way, result=result)
+        self._metrics.inc(MEMBER_LOOKUPS, way=way, result=result)

@@ -22,6 +22,8 @@ from gateway.restli_query import MULTIPART_MIXED, media_type_of, parse_tunneled_
 
 SPONSORED_ACCOUNT = "urn:li:sponsoredAccount:"
 ACCOUNT_PARAM = "account"
+# Collections whose keys are ad account ids (``/rest/adAccounts/123``, ``/v2/adAccountsV2/123``).
+ACCOUNT_COLLECTIONS = frozenset({"adaccounts", "adaccountsv2"})
 # LinkedIn ids are 64-bit numbers.
 MAX_ID_DIGITS = 19
 _ID = re.compile(rf"[0-9]{{1,{MAX_ID_DIGITS}}}")
@@ -145,16 +147,29 @@ def _keys(params: Mapping[str, str], ids: Iterable[str], strict: bool) -> set[st
     return found
 
 
+def _path_accounts(segments: tuple[str, ...]) -> set[str]:
+    """Accounts in any path, catalogued or not: URNs in any segment, and the key after an
+    ``adAccounts`` collection (Rest.li paths alternate collection and key)."""
+    found: set[str] = set()
+    for i, segment in enumerate(segments):
+        found |= accounts_in_text(segment)
+        if segment.casefold() in ACCOUNT_COLLECTIONS and i + 1 < len(segments):
+            found.add(parse_account(segments[i + 1]))
+    return found
+
+
 def named_accounts(
-    facts: RequestFacts, match: RouteMatch, catalog: Catalog, entity: object
+    facts: RequestFacts, match: RouteMatch | None, catalog: Catalog, entity: object
 ) -> frozenset[str]:
     """The numeric ids of every ad account a write names.
 
-    From the path (an ``{account}`` key, or URNs inside compound keys), the batch ids (ad
-    account ids themselves on ``/adAccounts``), every query value, and the JSON entity.
+    From the path (an ``{account}`` key, the key after ``adAccounts``, or URNs inside any
+    segment), the batch ids (ad account ids themselves on ``/adAccounts``), every query
+    value, and the JSON entity. ``match`` is None for a path no route matches.
     """
-    strict_ids = keys_are_accounts(catalog, match.route)
-    found = _keys(match.params, facts.batch_ids, strict_ids)
+    strict_ids = match is not None and keys_are_accounts(catalog, match.route)
+    params: Mapping[str, str] = match.params if match is not None else {}
+    found = _keys(params, facts.batch_ids, strict_ids) | _path_accounts(facts.segments)
     for _, value in facts.query:
         found |= accounts_in_text(value)
     found |= accounts_in_json(entity)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from gateway.adaccounts.accounts import (
     account_urn,
+    accounts_in_text,
     json_entity,
     keys_are_accounts,
     named_accounts,
@@ -88,10 +89,10 @@ def ad_account_rules(app: AppConfig, catalog: Catalog) -> AdAccountRules | None:
 def write_rules(
     facts: RequestFacts, match: RouteMatch | None, app: AppConfig, catalog: Catalog
 ) -> AdAccountRules | None:
-    """The rules a call is checked under: None unless it is a write on an ad-account-scoped
-    route by an app whose tier limits ad accounts. Reads are never limited."""
-    if match is None or not match.route.ad_account_scoped:
-        return None
+    """The rules a call is checked under: None unless it is a write by an app whose tier
+    limits ad accounts. Every write counts, on any route or none: an account named in the
+    body of ``POST /rest/adCampaignGroups`` is edited as surely as one in the path of
+    ``/rest/adAccounts/{id}/adCampaignGroups``. Reads are never limited."""
     if facts.restli_method not in WRITE_METHODS:
         return None
     return ad_account_rules(app, catalog)
@@ -136,8 +137,10 @@ def claim_for(
     write that names no account at all: such a write cannot be counted, and letting it pass
     uncounted would let the limit be dodged.
     """
-    if rules is None or match is None:
+    if rules is None:
         return None
+    if match is None or not match.route.ad_account_scoped:
+        return _named_anywhere(facts, match, catalog, rules, body, content_type)
     entity = json_entity(body, content_type, tunneled=facts.tunneled)
     if facts.restli_method in CREATES and keys_are_accounts(catalog, match.route):
         if entity is None:
@@ -161,6 +164,29 @@ def claim_for(
             reason="ad_account_unknown",
         )
     return EditClaim(accounts=accounts, limit=rules.editable_accounts)
+
+
+def _named_anywhere(
+    facts: RequestFacts,
+    match: RouteMatch | None,
+    catalog: Catalog,
+    rules: AdAccountRules,
+    body: bytes | None,
+    content_type: str | None,
+) -> EditClaim | None:
+    """A write off the ad-account routes claims the accounts it names, if any: such a route
+    may carry no account (a post, a conversion event), so naming none is no refusal here."""
+    if rules.editable_accounts is None:
+        return None
+    try:
+        entity = json_entity(body, content_type, tunneled=facts.tunneled)
+        loose = frozenset[str]()
+    except BadRequest:
+        # Not JSON: LinkedIn will most likely refuse it, but whatever it names still counts.
+        entity = None
+        loose = frozenset(accounts_in_text((body or b"").decode("utf-8", "replace")))
+    accounts = named_accounts(facts, match, catalog, entity) | loose
+    return EditClaim(accounts=accounts, limit=rules.editable_accounts) if accounts else None
 
 
 def _forbidden(reason: str, code: str, message: str, service_error_code: int | None) -> Refusal:

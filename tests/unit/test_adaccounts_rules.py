@@ -129,12 +129,33 @@ def test_the_tiers_decide_the_rules() -> None:
         ("GET", "/rest/adAccounts/1", "GET"),
         ("GET", "/rest/adAccounts?ids=List(1,2)", "BATCH_GET"),
         ("GET", "/rest/adAccounts/1/adCampaigns?q=search", "FINDER"),
-        ("POST", "/rest/posts", "CREATE"),
     ],
 )
-def test_reads_and_other_resources_are_not_checked(method: str, target: str, restli: str) -> None:
+def test_reads_are_not_checked(method: str, target: str, restli: str) -> None:
     facts, match = call(method, target, restli)
     assert write_rules(facts, match, DEV, CATALOG) is None
+
+
+@pytest.mark.parametrize(
+    ("target", "body", "accounts"),
+    [
+        # Off the ad-account routes a write may name no account: it claims nothing.
+        ("/rest/posts", {"author": "urn:li:organization:1"}, None),
+        ("/rest/posts", {"adContext": {"dscAdAccount": URN + "7"}}, {"7"}),
+        # Uncatalogued: the account in the body still counts.
+        ("/rest/adCampaignGroups", {"account": URN + "8", "name": "g"}, {"8"}),
+        ("/rest/adAccounts/9/adBudgets", {}, {"9"}),
+        ("/rest/insightTags", b"not json " + (URN + "4").encode(), {"4"}),
+    ],
+)
+def test_every_write_claims_the_accounts_it_names(
+    target: str, body: object, accounts: set[str] | None
+) -> None:
+    claimed = claim("POST", target, "CREATE", body)
+    if accounts is None:
+        assert claimed is None
+    else:
+        assert claimed == EditClaim(accounts=frozenset(accounts), limit=5)
 
 
 @pytest.mark.parametrize(

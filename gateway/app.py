@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -11,6 +12,7 @@ from aiohttp import web
 from gateway.adaccounts.factory import ledger_for
 from gateway.admin import build_admin_app
 from gateway.handler import handle
+from gateway.listener import connection_caps, start_guarded_site
 from gateway.logs import guard_server_logger
 from gateway.metrics import Metrics, refresh_periodically
 from gateway.oauth.routes import add_oauth_routes
@@ -25,6 +27,7 @@ from gateway.roles.cache import role_cache_for
 from gateway.roles.enforce import role_lookup_context
 from gateway.runtime import RUNTIME, Clock, Runtime
 from gateway.sandbox.app import make_sandbox_app
+from gateway.settings.connections import ConnectionLimits
 from gateway.settings.model import OnStoreError, Settings
 from gateway.tokens.identity import start_identity
 from gateway.usage.context import usage_context, usage_for
@@ -66,7 +69,7 @@ def _runtime_context(
         sandbox_runner: web.AppRunner | None = None
         base = settings.upstream
         if base == SANDBOX:
-            sandbox_runner, base = await _start_sandbox()
+            sandbox_runner, base = await _start_sandbox(settings.connections)
         app[UPSTREAM_BASE] = base
         upstream = Upstream(
             base,
@@ -111,13 +114,20 @@ def _runtime_context(
     return context
 
 
-async def _start_sandbox() -> tuple[web.AppRunner, str]:
+async def _start_sandbox(limits: ConnectionLimits) -> tuple[web.AppRunner, str]:
     # The sandbox runs on its own loopback socket so the proxy path is the same as with
-    # a real upstream: real connections, real streaming.
+    # a real upstream: real connections, real streaming. Other local processes can reach
+    # that socket too, so it is bounded like the main listener.
     runner = web.AppRunner(make_sandbox_app(), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
+    cap, _ = connection_caps(limits, embedded_sandbox=True)
+    sock = socket.create_server(("127.0.0.1", 0))
+    try:
+        await start_guarded_site(runner, sock, limits, cap)
+    except BaseException:
+        sock.close()
+        await runner.cleanup()
+        raise
     host, port = runner.addresses[0][:2]
     return runner, f"http://{host}:{port}"
 

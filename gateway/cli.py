@@ -20,6 +20,7 @@ from gateway.adaccounts import cli as ad_accounts_cli
 from gateway.catalog import cli as catalog_cli
 from gateway.errors import ConfigError
 from gateway.event_loop import LOOP_ENV, LoopFactory, loop_factory, loop_name
+from gateway.listener import connection_caps, start_guarded_site
 from gateway.redact import mask_url
 from gateway.settings.loader import ENV_CONFIG, ENV_OVERRIDES, default_config_path, load_settings
 from gateway.settings.model import HostPort, OnStoreError, Settings
@@ -264,7 +265,7 @@ async def _run(
     worker: WorkerRole | None = None,
 ) -> None:
     from gateway.admin import WORKERS_READY
-    from gateway.app import UPSTREAM_BASE, build_admin_app, build_gateway_app
+    from gateway.app import SANDBOX, UPSTREAM_BASE, build_admin_app, build_gateway_app
     from gateway.runtime import RUNTIME
 
     log = logging.getLogger("gateway")
@@ -274,19 +275,22 @@ async def _run(
         main_sock, admin_sock = worker.main_sock, worker.admin_sock
     listen = bound_address(main_sock)
 
+    # Per process: each worker has descriptors of its own.
+    limits = settings.connections
+    main_cap, admin_cap = connection_caps(limits, embedded_sandbox=settings.upstream == SANDBOX)
     gateway_app = build_gateway_app(settings)
     runner = web.AppRunner(gateway_app, access_log=None, shutdown_timeout=DRAIN_SECONDS)
     admin_runner: web.AppRunner | None = None
     try:
         await runner.setup()
-        await web.SockSite(runner, main_sock).start()
+        await start_guarded_site(runner, main_sock, limits, main_cap)
         if admin_sock is not None:
             admin_app = build_admin_app(gateway_app)
             if worker is not None:
                 admin_app[WORKERS_READY] = worker.workers_ready
             admin_runner = web.AppRunner(admin_app, access_log=None)
             await admin_runner.setup()
-            await web.SockSite(admin_runner, admin_sock).start()
+            await start_guarded_site(admin_runner, admin_sock, limits, admin_cap)
     except Exception as exc:
         log.debug("start-up failed", exc_info=True)
         if admin_runner is not None:

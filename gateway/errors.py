@@ -4,11 +4,14 @@
 
     Exception
     ├── GatewayError            a request the gateway answers itself (carries a Refusal)
-    │   └── BadRequest          400 bad_request: malformed or ambiguous input
+    │   ├── BadRequest          400 bad_request: malformed or ambiguous input
+    │   └── RequestTimeout      408 request_timeout: the client stopped sending its body
+    │                           (also a TimeoutError, so aiohttp's own body readers stop)
     ├── StoreError              the quota store failed (redis.RedisError and friends)
     ├── UpstreamError           the upstream could not be used
     │   ├── UpstreamUnreachable 502 upstream_unreachable: refused, reset, DNS
-    │   └── UpstreamTimeout     504 upstream_timeout
+    │   ├── UpstreamTimeout     504 upstream_timeout
+    │   └── BodyStalled         408 request_timeout: a body streamed upstream stopped coming
     └── ConfigError             gateway.yaml / catalog.yaml invalid; lists every problem
 
 Foreign exceptions (aiohttp, redis) are translated into these at the edge that meets them.
@@ -72,6 +75,15 @@ class BadRequest(GatewayError):
         super().__init__(Refusal(status=status, reason=reason, code=code, message=message))
 
 
+class RequestTimeout(GatewayError, TimeoutError):
+    """The listener gave up waiting for the rest of a request body (gateway.listener)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(
+            Refusal(status=408, reason="request_timeout", code="REQUEST_TIMEOUT", message=message)
+        )
+
+
 class StoreError(Exception):
     """The quota store could not answer. Never carries a token."""
 
@@ -100,6 +112,15 @@ class UpstreamTimeout(UpstreamError):
     reason = "upstream_timeout"
     status = 504
     code = "GATEWAY_TIMEOUT"
+
+
+class BodyStalled(UpstreamError):
+    """The caller stopped sending a body that was being streamed upstream. LinkedIn never
+    saw a whole request, so nothing it counts was sent."""
+
+    reason = "request_timeout"
+    status = 408
+    code = "REQUEST_TIMEOUT"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ aiohttp's exceptions are translated here, once, into ``UpstreamUnreachable`` /
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import aiohttp
@@ -13,7 +14,13 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from gateway.errors import UpstreamError, UpstreamTimeout, UpstreamUnreachable
+from gateway.errors import (
+    BodyStalled,
+    RequestTimeout,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
 
 # RFC 9110 §7.6.1 hop-by-hop fields, plus what the proxy recomputes itself.
 HOP_BY_HOP = frozenset(
@@ -102,6 +109,10 @@ class Upstream:
         LinkedIn's quota 429 teaches the gateway a limit.
         """
         assert self._session is not None, "Upstream.start() was not awaited"
+        # aiohttp's total timeout only runs while it reads from the upstream; writing to a
+        # caller that reads slowly is bounded by this deadline on the whole exchange.
+        total = self._timeout.total
+        deadline = None if total is None else asyncio.get_running_loop().time() + total
         url = self.base_url + request.raw_path
         headers = forward_headers(request.headers, self.host)
         if isinstance(body, bytes):
@@ -130,13 +141,15 @@ class Upstream:
                     return response
                 await response.prepare(request)
                 try:
-                    async for chunk in upstream.content.iter_chunked(64 * 1024):
-                        await response.write(chunk)
+                    async with asyncio.timeout_at(deadline):
+                        async for chunk in upstream.content.iter_chunked(64 * 1024):
+                            await response.write(chunk)
                 except (aiohttp.ClientError, TimeoutError):
                     # The status line is already out; the only honest signal left is to
-                    # cut the connection so the caller sees a truncated response.
+                    # cut the connection so the caller sees a truncated response. Reset,
+                    # not close: a close would wait for a caller that stopped reading.
                     if request.transport is not None:
-                        request.transport.close()
+                        request.transport.abort()
                     return response
                 await response.write_eof()
                 return response
@@ -157,6 +170,8 @@ class Upstream:
 
 
 def _upstream_error(host: str, exc: aiohttp.ClientError | TimeoutError) -> UpstreamError:
+    if isinstance(exc, RequestTimeout):
+        return BodyStalled(str(exc), sent=False)
     if isinstance(exc, aiohttp.ClientConnectorError):
         return UpstreamUnreachable(
             f"upstream {host} refused the connection ({exc.os_error.strerror or 'error'})",

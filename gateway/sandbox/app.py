@@ -20,6 +20,7 @@ from aiohttp import web
 
 from gateway.errors import GatewayError
 from gateway.event_loop import loop_factory
+from gateway.listener import default_max_connections, open_file_limit, serve_until_signalled
 from gateway.request_facts import RequestFacts
 from gateway.restli import classify, needs_body
 from gateway.sandbox.handlers import Call, answer
@@ -33,6 +34,7 @@ from gateway.sandbox.wire import (
     not_found_body,
     status_error_body,
 )
+from gateway.settings.connections import ConnectionLimits
 
 DEFAULT_MEMBER = "urn:li:person:sandbox-member"
 APIS = frozenset({"rest", "v2"})
@@ -63,8 +65,9 @@ def make_sandbox_app(*, member: str = DEFAULT_MEMBER) -> web.Application:
     return app
 
 
-def run_sandbox(host: str, port: int) -> None:
-    """Serve a sandbox on ``host:port`` (0 picks a free port) until interrupted."""
+def run_sandbox(host: str, port: int, limits: ConnectionLimits | None = None) -> None:
+    """Serve a sandbox on ``host:port`` (0 picks a free port) until SIGINT or SIGTERM,
+    bounded by ``limits`` (the gateway's defaults unless given)."""
     try:
         new_loop = loop_factory()
     except ValueError as exc:
@@ -76,7 +79,11 @@ def run_sandbox(host: str, port: int) -> None:
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     url = f"http://{shown}:{bound_port}"
     print(f"LinkedIn sandbox listening on {url} (APIs at {url}/rest and {url}/v2)", flush=True)
-    web.run_app(make_sandbox_app(), sock=sock, print=None, loop=new_loop())
+    limits = limits or ConnectionLimits()
+    # Each sandbox connection costs one descriptor: it calls nothing further.
+    cap = limits.max_connections or default_max_connections(open_file_limit(), 1, 0)
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        runner.run(serve_until_signalled(make_sandbox_app(), sock, limits, cap))
 
 
 async def _add_linkedin_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -23,6 +23,7 @@ from gateway.oauth.config import parse_app_oauth, parse_oauth_section
 from gateway.quota.factory import check_store_url
 from gateway.quota.model import DAILY_WINDOWS, Window
 from gateway.route_limits import read_route_limits
+from gateway.settings.connections import CONNECTION_DEFAULTS, SECTION, parse_connections
 from gateway.settings.guards import GUARD_DEFAULTS, parse_guards
 from gateway.settings.model import (
     AppConfig,
@@ -98,6 +99,8 @@ DEFAULTS: dict[str, Any] = {
     # The unauthenticated endpoints' limits (gateway.settings.public_limits).
     **PUBLIC_DEFAULTS,
     **USAGE_ALERT_DEFAULTS,
+    # How long and how many clients may hold a listener (gateway.settings.connections).
+    **CONNECTION_DEFAULTS,
 }
 TOP_KEYS = frozenset(DEFAULTS)
 APP_KEYS = frozenset(
@@ -324,6 +327,7 @@ class _Loader:
         guards = parse_guards(raw, self.env, admin.host if admin else None, self.fail)
         usage_alerts = parse_usage_alerts(raw, self.fail)
         public = parse_public_limits(raw, self.fail)
+        connections = parse_connections(raw[SECTION], self.fail)
         if self.problems:
             return None
         assert listen is not None and upstream is not None and store is not None
@@ -354,6 +358,7 @@ class _Loader:
             usage_alerts=usage_alerts,
             public=public,
             replicas=int(replicas),
+            connections=connections,
         )
 
     def _host_port(self, value: object, path: str) -> HostPort | None:

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from gateway.catalog.model import Catalog
 from gateway.quota.model import Window
+from gateway.settings.connections import ConnectionLimits
 from gateway.settings.guards import Guards
 from gateway.settings.public_limits import PublicLimits
 from gateway.settings.usage_alerts import UsageAlerts
@@ -162,3 +163,5 @@ class Settings:
     replicas: int = 1
     # Processes serving the listeners (serve --workers; gateway.workers).
     workers: int = 1
+    # Header, body and keep-alive timeouts and connection caps of the listeners.
+    connections: ConnectionLimits = field(default_factory=ConnectionLimits)

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from gateway.catalog.unmatched_context import add_unmatched_route
 from gateway.errors import Refusal, StoreError
 from gateway.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from gateway.responses import refusal_response
@@ -37,6 +38,7 @@ def build_admin_app(gateway_app: web.Application) -> web.Application:
     admin.router.add_get("/healthz", healthz)
     admin.router.add_get("/readyz", readyz)
     admin.router.add_get("/metrics", metrics)
+    add_unmatched_route(admin, _runtime)
     add_usage_routes(admin, _runtime)
     return admin
 

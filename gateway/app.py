@@ -11,6 +11,8 @@ from aiohttp import web
 
 from gateway.adaccounts.factory import ledger_for
 from gateway.admin import build_admin_app
+from gateway.catalog.unmatched import UnmatchedCalls, unmatched_ledger_for
+from gateway.catalog.unmatched_context import unmatched_context
 from gateway.handler import handle
 from gateway.listener import connection_caps, start_guarded_site
 from gateway.logs import guard_server_logger
@@ -54,6 +56,7 @@ def build_gateway_app(
     app.cleanup_ctx.append(role_lookup_context)
     app.cleanup_ctx.append(webhook_delivery_context)
     app.cleanup_ctx.append(usage_context)
+    app.cleanup_ctx.append(unmatched_context)
     # LinkedIn's webhook calls to the app, fronted here (gateway.webhooks).
     app.router.add_get("/webhooks/{app}", receiver.challenge)
     app.router.add_post("/webhooks/{app}", receiver.push)
@@ -95,6 +98,7 @@ def _runtime_context(
             webhook_queue=queue_for(quota_store),
             role_cache=role_cache_for(quota_store),
             usage=usage_for(settings, quota_store, metrics),
+            unmatched=UnmatchedCalls(settings.catalog, unmatched_ledger_for(quota_store), metrics),
         )
         refresher = (
             asyncio.create_task(refresh_periodically(metrics)) if metrics.multiprocess else None

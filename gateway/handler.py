@@ -19,6 +19,7 @@ from gateway.adaccounts.gate import NOTHING_HELD, hold, settle
 from gateway.adaccounts.rules import AdAccountClaim, claim_for, write_rules
 from gateway.bodies import read_body, stream_body
 from gateway.catalog.routes import MethodNotServed, resolve_route
+from gateway.catalog.unmatched_context import note_unmatched
 from gateway.charging import charge, refund
 from gateway.development_window import (
     ProductWindow,
@@ -124,6 +125,7 @@ async def _serve(request: web.Request, runtime: Runtime, outcome: Outcome) -> we
             (facts, info, app.name), lambda: _decide(runtime, app, info, facts)
         )
     )
+    note_unmatched(runtime.unmatched, request.method, facts, decision, now)
     if isinstance(decision, Deny):
         if not waive(runtime.metrics, app, decision.refusal, outcome):
             standing = await _standing(runtime, app, info.member, now)

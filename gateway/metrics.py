@@ -59,6 +59,7 @@ STORE_QUEUE_FULL = "gateway_store_queue_full_total"
 QUOTA_LOCAL_ADMITTED = "gateway_quota_local_admitted_total"
 UPSTREAM_ERRORS = "gateway_upstream_errors_total"
 UNVERSIONED_CALLS = "gateway_unversioned_calls_total"
+UNMATCHED_CALLS = "gateway_unmatched_calls_total"
 ROLE_LOOKUPS = "gateway_role_lookups_total"
 WEBHOOK_REQUESTS = "gateway_webhook_requests_total"
 WEBHOOK_DROPPED = "gateway_webhook_dropped_total"
@@ -176,6 +177,11 @@ SPECS: tuple[Spec, ...] = (
         "Calls forwarded to the unversioned /v2 APIs, by app.",
         ("app",),
         known={"app": (APPS,)},
+    ),
+    Spec(
+        UNMATCHED_CALLS,
+        "Calls no catalog route matched, by path family (a catalog resource or <api>/other).",
+        ("family",),
     ),
     Spec(
         ROLE_LOOKUPS,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from gateway.adaccounts.ledger import AdAccountLedger, MemoryLedger
+from gateway.catalog.unmatched import UnmatchedCalls
 from gateway.development_window import OncePerDay, ProductWindow
 from gateway.memo import Memo
 from gateway.metrics import Metrics
@@ -58,6 +59,8 @@ class Runtime:
     )
     # Usage facts for the admin page: members, refusals, learned limits, near-limit events.
     usage: Usage = field(default_factory=Usage)
+    # Calls no catalog route matched: logged once a day per path, tallied for the operator.
+    unmatched: UnmatchedCalls = field(default_factory=UnmatchedCalls)
 
 
 RUNTIME = web.AppKey("runtime", Runtime)

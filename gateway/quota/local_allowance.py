@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gateway.quota.model import BucketSpec, Window
+from gateway.quota.model import BucketSpec, is_fixed
 from gateway.quota.windows import counted_window, counter_key
 
 
@@ -22,15 +22,15 @@ def remaining_basis(
     """What remained of ``spec`` at ``now`` as far as this replica knows, or None when it
     knows nothing (then it admits nothing for that bucket).
 
-    The store's last word for the window containing ``now``; a utc-day window that began
-    since (midnight passed while the store was away) starts full, as it does in the store.
+    The store's last word for the window containing ``now``; a fixed window (utc-day, -hour,
+    -minute) that began since the store went away starts full, as it does in the store.
     """
     if spec.limit is None:
         return None
     key = counter_key(spec, now)
     if key in seen:
         return seen[key]
-    if counted_window(spec) is Window.UTC_DAY and spec.key in stems_seen:
+    if is_fixed(counted_window(spec)) and spec.key in stems_seen:
         return spec.limit
     return None
 

@@ -53,6 +53,14 @@ def test_the_basis_is_the_stores_last_word_for_the_current_window() -> None:
     assert remaining_basis(MEMBER, NOON, seen, {APP.key}) is None
 
 
+def test_a_new_minute_starts_full_while_the_store_is_away() -> None:
+    minute = BucketSpec("route:x", bucket_key("a", "route:x"), 600, Window.UTC_MINUTE)
+    seen = {counter_key(minute, NOON): 5}
+
+    assert remaining_basis(minute, NOON + 30, seen, {minute.key}) == 5
+    assert remaining_basis(minute, NOON + 60, seen, {minute.key}) == 600
+
+
 def test_a_rolling_window_keeps_its_last_word_across_midnight() -> None:
     seen = {counter_key(ROLLING, NOON): 4}
 

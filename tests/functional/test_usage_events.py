@@ -354,3 +354,44 @@ async def test_shadow_mode_forwards_an_edit_past_the_five_ad_accounts(
     )
     # Only what enforcement admitted is in the ledger: the five.
     assert len((await runtime_of(gateway).ad_accounts.view("ads")).edited) == 5
+
+
+@pytest.mark.redis
+async def test_two_replicas_tell_each_crossing_once(
+    sandbox: TestServer,
+    aiohttp_server: ServerFactory,
+    tmp_path: Path,
+    redis_url: str,
+    receiver: tuple[TestServer, list[dict[str, Any]]],
+) -> None:
+    hook, received = receiver
+    suffix = "-" + unique_app("alerts")
+    extra = f"usage_alerts: {{thresholds: [50, 100], webhook: '{hook.make_url('/alerts')}'}}"
+    text = gateway_yaml(
+        str(sandbox.make_url("")), store=with_query(redis_url, PATIENT), suffix=suffix, extra=extra
+    )
+    one = await start_with(aiohttp_server, tmp_path, text, "one.yaml")
+    two = await start_with(aiohttp_server, tmp_path, text, "two.yaml")
+    try:
+        statuses = [(await call((one, two)[i % 2], member_token(0)))[0] for i in range(11)]
+        assert statuses == [200] * 10 + [429]
+        # The fifth call went through replica one, the tenth through replica two; both
+        # replicas also see the same crossing raised again (as after a refund).
+        member = BucketSpec(
+            "member",
+            f"lgw:{{social{suffix}}}:member:urn%3Ali%3Aperson%3Am00",
+            10,
+            Window.UTC_DAY,
+        )
+        for gateway in (one, two):
+            runtime_of(gateway).usage.charged(
+                "social" + suffix, [BucketState(member, 10, time.time() + 60)], time.time()
+            )
+        for gateway in (one, two):
+            await asyncio.wait_for(runtime_of(gateway).usage.alerts.drain(), WAIT)
+        assert sorted((e["threshold_percent"], e["used"]) for e in received) == [(50, 5), (100, 10)]
+    finally:
+        client = runtime_of(one).store.client  # type: ignore[attr-defined]
+        keys = [k async for k in client.scan_iter(match=f"lgw:{{*{suffix}}}:*")]
+        if keys:
+            await client.delete(*keys)

@@ -29,7 +29,7 @@ from gateway.workers import WorkerRole, shared_store_problem
 
 PROG = "linkedin-gateway"
 
-# Every environment variable the gateway reads itself, for --help and the README (the
+# Every environment variable the gateway reads itself, for --help and docs/cli.md (the
 # deployment tests check compose.yaml against it). Secrets an app's client_secret_env names
 # come on top.
 ENVIRONMENT: dict[str, str] = {

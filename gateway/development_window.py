@@ -8,7 +8,7 @@ ends 2026-02-28). From ``NOTICE_DAYS`` before that end, responses carry a notice
 end on, the window is expired, and ``on_development_expiry: block`` refuses the calls that
 only expired products authorize (403 ``development_tier_expired``).
 
-The notice headers (documented in README.md):
+The notice headers (documented in docs/rules.md):
 
 * ``X-Gateway-Development-Expires: 2027-06-01`` — the earliest end among the app's products
   in their notice period (a plain ISO date, easy to alert on);

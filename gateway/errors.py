@@ -17,7 +17,7 @@
 Foreign exceptions (aiohttp, redis) are translated into these at the edge that meets them.
 Every gateway-made response has LinkedIn's error body
 ``{"status", "serviceErrorCode", "code", "message"}`` (API guide, "Error handling") and an
-``X-Gateway-Reason`` header with a stable reason code listed in README.md.
+``X-Gateway-Reason`` header with a stable reason code listed in docs/http.md.
 """
 
 from __future__ import annotations

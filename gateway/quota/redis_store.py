@@ -3,7 +3,7 @@
 Each operation is one round trip (EVALSHA; on NOSCRIPT, EVAL once, which also caches the
 script) touching only keys that share one ``{app}`` hash tag: one Cluster slot. A store
 opened from a single-Redis URL sends its operations through ``RespClient``, a small
-pipelined client (1.4x redis-py's requests/s end to end, README "Benchmarks"); a store
+pipelined client (1.4x redis-py's requests/s end to end, docs/benchmarks.md); a store
 handed a redis-py client (a Cluster or Sentinel client, fakeredis in tests) uses it.
 Every Redis failure becomes ``StoreError`` here, at the edge.
 """

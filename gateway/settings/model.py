@@ -40,7 +40,7 @@ class OnDevelopmentExpiry(StrEnum):
 
 class AppMode(StrEnum):
     ENFORCE = "enforce"
-    # Every check runs, is logged and counted; nothing is refused (README, "Shadow mode").
+    # Every check runs, is logged and counted; nothing is refused (docs/rules.md, "Shadow mode").
     SHADOW = "shadow"
 
 
@@ -85,7 +85,7 @@ class AppConfig:
     client_secret: str = field(repr=False)
     products: Mapping[str, ProductGrant]
     quotas: QuotaOverride | None
-    # The authorization-code flow through the gateway (README, "OAuth endpoints").
+    # The authorization-code flow through the gateway (docs/configuration.md, "OAuth endpoints").
     redirect_uri: str | None = None
     return_url: str | None = None
     trusted_member_header: bool = False

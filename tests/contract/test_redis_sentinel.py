@@ -2,7 +2,7 @@
 master is killed in the middle of a burst of consumes, and what the fail-over cost is
 measured and bounded.
 
-What is measured (printed, and stated in README "Faults"):
+What is measured (printed, and stated in docs/quota.md):
 - refused: consumes that failed (StoreError: 503 or ``on_store_error``) while no master
   answered;
 - lost: consumes Redis acknowledged as counted that the promoted replica does not have (the

@@ -1,4 +1,4 @@
-"""The command line's own surface: --help and the environment, `init`, the README's CLI."""
+"""The command line's own surface: --help and the environment, `init`, docs/cli.md."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from gateway.cli import ENVIRONMENT, main
 from gateway.settings.loader import ENV_CONFIG, ENV_OVERRIDES, load_settings
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+CLI_DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 
 
 def starter_text() -> str:
@@ -46,7 +46,7 @@ def test_the_registry_holds_what_the_loader_and_the_loop_read() -> None:
 
 def readme_section(title: str) -> str:
     """From ``title`` to the next heading of the same or a higher level."""
-    text = README.read_text(encoding="utf-8")
+    text = CLI_DOC.read_text(encoding="utf-8")
     start = text.index(f"\n{title}\n") + len(title) + 2
     level = len(title.split(" ")[0])
     end = re.search(rf"^#{{1,{level}}} ", text[start:], re.M)

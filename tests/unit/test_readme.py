@@ -1,4 +1,5 @@
-"""README.md stays true: the CI runs its test command, and it lists every reason code and metric."""
+"""README.md and docs/ stay true: the CI runs the README's test command, the reference in
+docs/ lists every reason code and metric, and the README links every reference document."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
+DOCS = ROOT / "docs"
+HTTP_REFERENCE = (DOCS / "http.md").read_text()
+OPERATIONS = (DOCS / "operations.md").read_text()
 
 
 def sh_blocks() -> list[str]:
@@ -41,8 +45,18 @@ def reason_codes_in_code() -> set[str]:
 def test_every_reason_code_is_documented() -> None:
     codes = reason_codes_in_code()
     assert {"missing_token", "insufficient_scope", "member_quota_exhausted"} <= codes
-    table = set(re.findall(r"^\| `([a-z_]+)` \|", README, flags=re.M))
+    section = HTTP_REFERENCE.split("## Errors and reason codes", 1)[1].split("\n## ", 1)[0]
+    table = set(re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.M))
     assert codes - table == set()
+
+
+def test_the_readme_links_every_reference_document() -> None:
+    documents = {path.name for path in DOCS.glob("*.md")}
+    assert {"http.md", "operations.md", "configuration.md", "cli.md"} <= documents
+    linked = set(re.findall(r"\]\(docs/([a-z-]+\.md)\)", README))
+    assert documents - linked == set()
+    for name in linked:
+        assert (DOCS / name).is_file(), name
 
 
 def exposed() -> dict[str, str]:
@@ -54,7 +68,7 @@ def exposed() -> dict[str, str]:
 
 
 def metrics_table() -> set[str]:
-    section = README.split("## Metrics", 1)[1].split("\n## ", 1)[0]
+    section = OPERATIONS.split("## Metrics", 1)[1].split("\n## ", 1)[0]
     return set(re.findall(r"^\| `([a-z_]+)`", section, flags=re.M))
 
 
@@ -71,7 +85,7 @@ def test_every_metric_is_documented() -> None:
     assert {name for name in table if name.startswith("gateway_")} - declared == set()
     # prometheus-client's own families are named in the section too.
     assert {"process_resident_memory_bytes", "python_info"} <= set(exposed())
-    assert "process_" in README.split("## Metrics", 1)[1].split("\n## ", 1)[0]
+    assert "process_" in OPERATIONS.split("## Metrics", 1)[1].split("\n## ", 1)[0]
 
 
 def test_every_metric_in_use_has_help_text() -> None:

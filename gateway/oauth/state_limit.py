@@ -13,15 +13,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections import OrderedDict
-from dataclasses import dataclass
 
 from gateway.settings.public_limits import StateLimit
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    at: float
+from gateway.token_bucket import TokenBucket
 
 
 def client_key(address: str | None) -> str:
@@ -43,7 +37,7 @@ class StateLimiter:
     def __init__(self, limit: StateLimit, max_addresses: int = 10_000) -> None:
         self._limit = limit
         self._max = max_addresses
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
 
     def take(self, address: str | None, now: float) -> float:
         """Spend one state of ``address``'s budget: 0.0 when it may create one now, else
@@ -52,15 +46,8 @@ class StateLimiter:
         key = client_key(address)
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = _Bucket(float(limit.burst), now)
+            bucket = self._buckets[key] = TokenBucket.full(limit.burst, now)
             while len(self._buckets) > self._max:
                 self._buckets.popitem(last=False)
         self._buckets.move_to_end(key)
-        # A clock that steps back refills nothing rather than going negative.
-        elapsed = max(now - bucket.at, 0.0)
-        bucket.tokens = min(float(limit.burst), bucket.tokens + elapsed * limit.per_second)
-        bucket.at = max(now, bucket.at)
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return 0.0
-        return (1.0 - bucket.tokens) / limit.per_second
+        return bucket.take(limit.burst, limit.per_second, now)

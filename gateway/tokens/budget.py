@@ -10,15 +10,8 @@ cache and cost nothing here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from gateway.settings.guards import IntrospectionLimit
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    at: float
+from gateway.token_bucket import TokenBucket
 
 
 class IntrospectionBudget:
@@ -26,7 +19,7 @@ class IntrospectionBudget:
 
     def __init__(self, limit: IntrospectionLimit) -> None:
         self._limit = limit
-        self._buckets: dict[str, _Bucket] = {}
+        self._buckets: dict[str, TokenBucket] = {}
 
     def take(self, app: str, now: float) -> float:
         """Spend one call of ``app``'s budget: 0.0 when it may be made now, else the
@@ -34,12 +27,5 @@ class IntrospectionBudget:
         limit = self._limit
         bucket = self._buckets.get(app)
         if bucket is None:
-            bucket = self._buckets[app] = _Bucket(float(limit.burst), now)
-        # A clock that steps back refills nothing rather than going negative.
-        elapsed = max(now - bucket.at, 0.0)
-        bucket.tokens = min(float(limit.burst), bucket.tokens + elapsed * limit.per_second)
-        bucket.at = max(now, bucket.at)
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return 0.0
-        return (1.0 - bucket.tokens) / limit.per_second
+            bucket = self._buckets[app] = TokenBucket.full(limit.burst, now)
+        return bucket.take(limit.burst, limit.per_second, now)

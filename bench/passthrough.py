@@ -17,8 +17,8 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-from gateway.event_loop import loop_factory
-from gateway.proxy import end_to_end
+from gateway.server.event_loop import loop_factory
+from gateway.upstream import end_to_end
 
 # The gateway's own header filter (RFC 9110 §7.6.1 hop-by-hop fields and those the
 # Connection header names), so the baseline forwards exactly what the gateway does.

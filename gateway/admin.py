@@ -14,13 +14,13 @@ from aiohttp import web
 
 from gateway.catalog.unmatched_context import add_unmatched_route
 from gateway.errors import Refusal, StoreError
-from gateway.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from gateway.responses import refusal_response
+from gateway.http.responses import refusal_response
 from gateway.runtime import RUNTIME, Runtime
+from gateway.support.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from gateway.usage.routes import add_usage_routes
 
 GATEWAY_APP = web.AppKey("gateway_app", web.Application)
-# serve --workers: (workers ready now, workers the pool runs), from gateway.workers.
+# serve --workers: (workers ready now, workers the pool runs), from gateway.server.workers.
 WorkersReady = Callable[[], tuple[int, int]]
 WORKERS_READY: web.AppKey[WorkersReady] = web.AppKey("workers_ready")
 

@@ -13,25 +13,25 @@ from gateway.adaccounts.factory import ledger_for
 from gateway.admin import build_admin_app
 from gateway.catalog.unmatched import UnmatchedCalls, unmatched_ledger_for
 from gateway.catalog.unmatched_context import unmatched_context
-from gateway.handler import handle
-from gateway.listener import connection_caps, start_guarded_site
-from gateway.logs import guard_server_logger
-from gateway.metrics import Metrics, refresh_periodically
+from gateway.http.handler import handle
+from gateway.http.public_bodies import PUBLIC_BODIES, PublicBodies
+from gateway.http.request_id import stamp
 from gateway.oauth.routes import add_oauth_routes
-from gateway.proxy import Upstream
-from gateway.public_bodies import PUBLIC_BODIES, PublicBodies
 from gateway.quota.factory import open_store
 from gateway.quota.local_fallback import LocalFallback
 from gateway.quota.redis_store import RedisStore
 from gateway.quota.store import QuotaStore
-from gateway.request_id import stamp
 from gateway.roles.cache import role_cache_for
 from gateway.roles.enforce import role_lookup_context
 from gateway.runtime import RUNTIME, Clock, Runtime
 from gateway.sandbox.app import make_sandbox_app
+from gateway.server.listener import connection_caps, start_guarded_site
 from gateway.settings.connections import ConnectionLimits
 from gateway.settings.model import OnStoreError, Settings
+from gateway.support.logs import guard_server_logger
+from gateway.support.metrics import Metrics, refresh_periodically
 from gateway.tokens.identity import start_identity
+from gateway.upstream import Upstream
 from gateway.usage.context import usage_context, usage_for
 from gateway.webhooks import receiver
 from gateway.webhooks.delivery import webhook_delivery_context

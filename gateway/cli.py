@@ -15,17 +15,24 @@ from importlib import resources
 
 from aiohttp import web
 
-from gateway import __version__, logs
+from gateway import __version__
 from gateway.adaccounts import cli as ad_accounts_cli
 from gateway.catalog import cli as catalog_cli
 from gateway.errors import ConfigError
-from gateway.event_loop import LOOP_ENV, LoopFactory, loop_factory, loop_name
-from gateway.listener import connection_caps, start_guarded_site
-from gateway.redact import mask_url
+from gateway.server.event_loop import LOOP_ENV, LoopFactory, loop_factory, loop_name
+from gateway.server.listener import connection_caps, start_guarded_site
+from gateway.server.startup import (
+    StartupError,
+    bind_listener,
+    bound_address,
+    check_store,
+    os_reason,
+)
+from gateway.server.workers import WorkerRole, shared_store_problem
 from gateway.settings.loader import ENV_CONFIG, ENV_OVERRIDES, default_config_path, load_settings
 from gateway.settings.model import HostPort, OnStoreError, Settings
-from gateway.startup import StartupError, bind_listener, bound_address, check_store, os_reason
-from gateway.workers import WorkerRole, shared_store_problem
+from gateway.support import logs
+from gateway.support.redact import mask_url
 
 PROG = "linkedin-gateway"
 
@@ -376,8 +383,8 @@ def _serve_workers(
     handler: logging.Handler,
     new_loop: LoopFactory,
 ) -> int:
-    """The pre-fork parent (gateway.workers): sockets and store checked here, once."""
-    from gateway import workers
+    """The pre-fork parent (gateway.server.workers): sockets and store checked here, once."""
+    from gateway.server import workers
 
     log = logging.getLogger("gateway")
     run_dir = workers.RunDir.create()

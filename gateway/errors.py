@@ -76,7 +76,7 @@ class BadRequest(GatewayError):
 
 
 class RequestTimeout(GatewayError, TimeoutError):
-    """The listener gave up waiting for the rest of a request body (gateway.listener)."""
+    """The listener gave up waiting for the rest of a request body (gateway.server.listener)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(

@@ -10,17 +10,17 @@ from aiohttp import web
 
 from gateway.adaccounts.ledger import AdAccountLedger, MemoryLedger
 from gateway.catalog.unmatched import UnmatchedCalls
-from gateway.development_window import OncePerDay, ProductWindow
-from gateway.memo import Memo
-from gateway.metrics import Metrics
-from gateway.policy import Decision
-from gateway.proxy import Upstream
+from gateway.policy.decide import Decision
+from gateway.policy.development_window import OncePerDay, ProductWindow
 from gateway.quota.store import QuotaStore
-from gateway.request_facts import RequestFacts
+from gateway.restli.facts import RequestFacts
 from gateway.roles.cache import MemoryRoleCache, RoleCache
 from gateway.roles.lookup import RoleLookup
 from gateway.settings.model import Settings
+from gateway.support.memo import Memo
+from gateway.support.metrics import Metrics
 from gateway.tokens.identity import Identity
+from gateway.upstream import Upstream
 from gateway.usage.recorder import Usage
 from gateway.webhooks.queue import MemoryWebhookQueue, WebhookQueue
 

@@ -17,8 +17,8 @@ from urllib.parse import unquote
 from gateway.catalog.model import Catalog, Route, RouteMatch
 from gateway.catalog.routes import pattern_key
 from gateway.errors import BadRequest
-from gateway.request_facts import RequestFacts
-from gateway.restli_query import MULTIPART_MIXED, media_type_of, parse_tunneled_multipart
+from gateway.restli.facts import RequestFacts
+from gateway.restli.query import MULTIPART_MIXED, media_type_of, parse_tunneled_multipart
 
 SPONSORED_ACCOUNT = "urn:li:sponsoredAccount:"
 ACCOUNT_PARAM = "account"

@@ -20,10 +20,10 @@ from gateway.adaccounts.rules import (
     edit_limit_refusal,
 )
 from gateway.errors import BadRequest, Refusal, StoreError
-from gateway.metrics import STORE_ERRORS
-from gateway.policy_quota import store_unavailable_refusal
+from gateway.quota.buckets import store_unavailable_refusal
 from gateway.runtime import Runtime
 from gateway.settings.model import OnStoreError
+from gateway.support.metrics import STORE_ERRORS
 
 log = logging.getLogger("gateway")
 

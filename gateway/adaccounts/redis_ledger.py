@@ -15,7 +15,7 @@ from gateway.adaccounts.accounts import sort_accounts
 from gateway.adaccounts.keys import created_ids_key, created_slots_key, edited_key
 from gateway.adaccounts.ledger import EditOutcome, LedgerView
 from gateway.errors import StoreError
-from gateway.redis_edge import redis_call
+from gateway.quota.redis_errors import redis_call
 
 # KEYS[1] the app's set of edited accounts; ARGV[1] the most it may hold;
 # ARGV[2..] the distinct accounts one write names.

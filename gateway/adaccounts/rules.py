@@ -21,9 +21,9 @@ from gateway.adaccounts.accounts import (
 )
 from gateway.catalog.model import AdAccountRules, Catalog, RouteMatch
 from gateway.errors import BadRequest, GatewayError, Refusal
-from gateway.policy_quota import granted_tier
-from gateway.request_facts import RequestFacts
-from gateway.restli_methods import WRITE_METHODS, RestliMethod
+from gateway.quota.buckets import granted_tier
+from gateway.restli.facts import RequestFacts
+from gateway.restli.methods import WRITE_METHODS, RestliMethod
 from gateway.settings.model import AppConfig
 
 ACCESS_DENIED_CODE = 100

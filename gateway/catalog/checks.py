@@ -22,7 +22,7 @@ from gateway.catalog.shape import (
     RuleDraft,
     join_path,
 )
-from gateway.restli_methods import READ_METHODS, WRITE_METHODS, RestliMethod
+from gateway.restli.methods import READ_METHODS, WRITE_METHODS, RestliMethod
 
 API_PREFIXES = ("rest", "v2")
 # Method aliases a rule may use (API guide, "Methods": the read methods are the GET-verb ones).

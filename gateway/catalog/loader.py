@@ -26,7 +26,7 @@ from gateway.catalog.model import Catalog, Permission, Product, Route, RouteRule
 from gateway.catalog.routes import build_route_index
 from gateway.catalog.shape import Draft, Problems, Ref, RuleDraft, read_shape
 from gateway.errors import ConfigError, ConfigProblem
-from gateway.restli_methods import RestliMethod
+from gateway.restli.methods import RestliMethod
 
 _T = TypeVar("_T")
 

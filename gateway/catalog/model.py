@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from gateway.quota.model import Window
-from gateway.restli_methods import RestliMethod
+from gateway.restli.methods import RestliMethod
 
 
 @dataclass(frozen=True)

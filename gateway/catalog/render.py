@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from gateway.catalog.model import Catalog, Product, Route, RouteRule, Tier
-from gateway.restli_methods import READ_METHODS, WRITE_METHODS, RestliMethod
+from gateway.restli.methods import READ_METHODS, WRITE_METHODS, RestliMethod
 
 _METHOD_ORDER = {m: i for i, m in enumerate(RestliMethod)}
 

@@ -18,7 +18,7 @@ from gateway.catalog.model import (
     RouteMatch,
     RouteRule,
 )
-from gateway.restli_methods import RestliMethod
+from gateway.restli.methods import RestliMethod
 
 
 def is_param(segment: str) -> bool:

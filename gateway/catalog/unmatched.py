@@ -21,11 +21,11 @@ from redis.exceptions import RedisError
 from gateway.catalog.model import Catalog
 from gateway.catalog.unmatched_paths import catalog_families, normalize, path_family
 from gateway.errors import StoreError
-from gateway.metrics import UNMATCHED_CALLS, Metrics
 from gateway.quota.keys import PREFIX, utc_day
 from gateway.quota.model import WINDOW_SECONDS
 from gateway.quota.redis_store import RedisStore
 from gateway.quota.store import QuotaStore
+from gateway.support.metrics import UNMATCHED_CALLS, Metrics
 
 log = logging.getLogger("gateway")
 

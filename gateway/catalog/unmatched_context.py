@@ -10,10 +10,10 @@ from aiohttp import web
 
 from gateway.catalog.unmatched import UnmatchedCalls, run_flush
 from gateway.errors import Refusal, StoreError
-from gateway.policy import Admit, Decision
+from gateway.http.responses import refusal_response
+from gateway.policy.decide import Admit, Decision
 from gateway.quota.keys import utc_day
-from gateway.request_facts import RequestFacts
-from gateway.responses import refusal_response
+from gateway.restli.facts import RequestFacts
 from gateway.runtime import RUNTIME, Runtime
 
 NOT_IN_CATALOG = "route_not_in_catalog"

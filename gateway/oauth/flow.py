@@ -26,7 +26,6 @@ from typing import Any
 from multidict import MultiMapping
 
 from gateway.errors import GatewayError, Refusal, StoreError
-from gateway.metrics import Metrics
 from gateway.oauth.binding import (
     PKCE_METHOD,
     Binding,
@@ -47,6 +46,7 @@ from gateway.oauth.idtoken import IdTokenError
 from gateway.oauth.scopes import parse_scopes, refused_scopes
 from gateway.oauth.state_limit import StateLimiter
 from gateway.settings.model import AppConfig, Settings
+from gateway.support.metrics import Metrics
 from gateway.tokens.cache import Cached, TokenCache
 from gateway.tokens.kv import USED, SharedKV
 from gateway.tokens.model import TokenInfo, token_digest

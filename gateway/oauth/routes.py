@@ -7,7 +7,7 @@ browser history holds them. Every answer is ``Cache-Control: no-store``; errors 
 LinkedIn's body and ``X-Gateway-Reason``. Logs and metrics never see a query or a token.
 
 Anyone may call these, so no body is read past ``oauth_max_body_bytes`` (a refresh form is
-well under 4 KB) and body reads count against ``public_body_reads`` (gateway.public_bodies).
+well under 4 KB) and body reads count against ``public_body_reads`` (gateway.http.public_bodies).
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
 from gateway.errors import GatewayError
+from gateway.http.public_bodies import PUBLIC_BODIES
+from gateway.http.responses import refusal_response
 from gateway.oauth.flow import Delivery, OAuthFlow, flow_refusal
-from gateway.public_bodies import PUBLIC_BODIES
-from gateway.responses import refusal_response
 from gateway.runtime import RUNTIME
 
 access_log = logging.getLogger("gateway.access")

@@ -15,7 +15,7 @@ import ipaddress
 from collections import OrderedDict
 
 from gateway.settings.public_limits import StateLimit
-from gateway.token_bucket import TokenBucket
+from gateway.support.token_bucket import TokenBucket
 
 
 def client_key(address: str | None) -> str:

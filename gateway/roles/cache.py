@@ -13,9 +13,9 @@ from typing import Protocol
 import redis.asyncio
 
 from gateway.quota.keys import bucket_key
+from gateway.quota.redis_errors import redis_call
 from gateway.quota.redis_store import RedisStore
-from gateway.redis_edge import redis_call
-from gateway.ttl_cache import BoundedTTLCache
+from gateway.support.ttl_cache import BoundedTTLCache
 
 Roles = dict[str, frozenset[str]]
 

@@ -18,13 +18,12 @@ from aiohttp import web
 
 from gateway.catalog.model import RouteMatch
 from gateway.catalog.routes import match_route
-from gateway.charging import charge, refund
 from gateway.errors import Refusal, StoreError
-from gateway.metrics import ROLE_LOOKUPS
-from gateway.policy import call_name
-from gateway.policy_quota import quota_buckets
-from gateway.request_facts import RequestFacts
-from gateway.restli_methods import RestliMethod
+from gateway.policy.decide import call_name
+from gateway.quota.buckets import quota_buckets
+from gateway.quota.charging import charge, refund
+from gateway.restli.facts import RequestFacts
+from gateway.restli.methods import RestliMethod
 from gateway.roles.lookup import MAX_PAGES, LookupFailed, RoleLookup, finder_of
 from gateway.roles.rules import (
     Named,
@@ -36,6 +35,7 @@ from gateway.roles.rules import (
 )
 from gateway.runtime import RUNTIME, Runtime
 from gateway.settings.model import AppConfig
+from gateway.support.metrics import ROLE_LOOKUPS
 from gateway.tokens.model import TokenInfo
 
 log = logging.getLogger("gateway.roles")

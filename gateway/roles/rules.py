@@ -34,7 +34,7 @@ from typing import Any
 
 from gateway.catalog.model import Catalog, RouteMatch
 from gateway.errors import Refusal
-from gateway.request_facts import RequestFacts
+from gateway.restli.facts import RequestFacts
 from gateway.webhooks.subscriptions import complex_key_fields, fully_unquoted
 
 ORGANIZATION = "organization"

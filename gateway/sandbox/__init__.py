@@ -19,7 +19,7 @@ LinkedIn's checks, in its order:
 * ``/rest/`` without ``LinkedIn-Version`` -> 400 ``VERSION_MISSING``; a version that is not
   ``YYYYMM``, ``YYYYMM.RR`` or ``YYYYMMDD``, or is 202304 or older -> 426
   ``NONEXISTENT_VERSION``;
-* a request :func:`gateway.restli.classify` refuses -> its status and error body.
+* a request :func:`gateway.restli.classify.classify` refuses -> its status and error body.
 
 Rest.li answers: GET -> the entity (404 when unknown); BATCH_GET -> ``results`` /
 ``statuses`` / ``errors`` keyed by the encoded id; GET_ALL and FINDER -> ``elements`` and

@@ -2,7 +2,7 @@
 
 A request under /rest/ or /v2/ is counted, put through the test knobs, then checked like
 LinkedIn does (bearer token, then LinkedIn-Version on /rest), classified with
-:mod:`gateway.restli` and answered by :mod:`gateway.sandbox.handlers`. The test knobs and
+:mod:`gateway.restli.classify` and answered by :mod:`gateway.sandbox.handlers`. The test knobs and
 the ``/__sandbox/`` endpoints are described in the package docstring (``gateway.sandbox``).
 """
 
@@ -19,10 +19,8 @@ import uuid
 from aiohttp import web
 
 from gateway.errors import GatewayError
-from gateway.event_loop import loop_factory
-from gateway.listener import default_max_connections, open_file_limit, serve_until_signalled
-from gateway.request_facts import RequestFacts
-from gateway.restli import classify, needs_body
+from gateway.restli.classify import classify, needs_body
+from gateway.restli.facts import RequestFacts
 from gateway.sandbox.handlers import Call, answer
 from gateway.sandbox.oauth import add_oauth, issued_token_refusal, member_answer
 from gateway.sandbox.state import SANDBOX_STATE, SandboxState
@@ -34,6 +32,8 @@ from gateway.sandbox.wire import (
     not_found_body,
     status_error_body,
 )
+from gateway.server.event_loop import loop_factory
+from gateway.server.listener import default_max_connections, open_file_limit, serve_until_signalled
 from gateway.settings.connections import ConnectionLimits
 
 DEFAULT_MEMBER = "urn:li:person:sandbox-member"

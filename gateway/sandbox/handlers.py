@@ -17,9 +17,9 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from gateway.request_facts import RequestFacts
-from gateway.restli_methods import RestliMethod
-from gateway.restli_syntax import split_top_level
+from gateway.restli.facts import RequestFacts
+from gateway.restli.methods import RestliMethod
+from gateway.restli.syntax import split_top_level
 from gateway.sandbox.fixtures import CollectionPath, JsonObject
 from gateway.sandbox.store import EntityStore, PatchError
 from gateway.sandbox.uploads import is_upload_action, upload_action

@@ -51,7 +51,7 @@ from aiohttp import web
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from gateway.request_facts import RequestFacts
+from gateway.restli.facts import RequestFacts
 from gateway.sandbox.fixtures import member_id, seed
 from gateway.sandbox.wire import error_response, json_response, status_error_body
 

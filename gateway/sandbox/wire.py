@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.restli_syntax import split_top_level
+from gateway.restli.syntax import split_top_level
 
 JSON = "application/json"
 DEFAULT_PAGE_SIZE = 10

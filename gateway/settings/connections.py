@@ -27,7 +27,7 @@ CONNECTION_DEFAULTS: dict[str, object] = {SECTION: None}
 @dataclass(frozen=True)
 class ConnectionLimits:
     """What one listener allows a client. ``max_connections`` None: derived from the
-    process's file-descriptor limit when the listener starts (gateway.listener)."""
+    process's file-descriptor limit when the listener starts (gateway.server.listener)."""
 
     header_timeout: float = 10.0
     body_idle_timeout: float = 30.0

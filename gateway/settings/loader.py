@@ -22,7 +22,7 @@ from gateway.errors import ConfigError, ConfigProblem
 from gateway.oauth.config import parse_app_oauth, parse_oauth_section
 from gateway.quota.factory import check_store_url
 from gateway.quota.model import DAILY_WINDOWS, Window
-from gateway.route_limits import read_route_limits
+from gateway.quota.route_limits import read_route_limits
 from gateway.settings.connections import CONNECTION_DEFAULTS, SECTION, parse_connections
 from gateway.settings.guards import GUARD_DEFAULTS, parse_guards
 from gateway.settings.model import (

@@ -161,7 +161,7 @@ class Settings:
     # How many gateway replicas share the store: ``on_store_error: local`` gives each
     # 1/replicas of what the store last said remained.
     replicas: int = 1
-    # Processes serving the listeners (serve --workers; gateway.workers).
+    # Processes serving the listeners (serve --workers; gateway.server.workers).
     workers: int = 1
     # Header, body and keep-alive timeouts and connection caps of the listeners.
     connections: ConnectionLimits = field(default_factory=ConnectionLimits)

@@ -11,7 +11,7 @@ cache and cost nothing here.
 from __future__ import annotations
 
 from gateway.settings.guards import IntrospectionLimit
-from gateway.token_bucket import TokenBucket
+from gateway.support.token_bucket import TokenBucket
 
 
 class IntrospectionBudget:

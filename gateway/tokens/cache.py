@@ -21,11 +21,11 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from gateway.errors import StoreError
-from gateway.metrics import TOKEN_CACHE, TOKEN_EVICTIONS, TOKEN_STORE_ERRORS, Metrics
 from gateway.settings.model import OAuthSettings
+from gateway.support.metrics import TOKEN_CACHE, TOKEN_EVICTIONS, TOKEN_STORE_ERRORS, Metrics
+from gateway.support.ttl_cache import BoundedTTLCache
 from gateway.tokens.kv import SharedKV
 from gateway.tokens.model import TokenInfo
-from gateway.ttl_cache import BoundedTTLCache
 
 log = logging.getLogger("gateway.tokens")
 

@@ -2,7 +2,7 @@
 LinkedIn's introspection (one call per token at a time, whatever the concurrency).
 
 ``resolve`` answers what the token is; whether it may make this call is decided afterwards
-on every request, cache hit or not (``gateway.policy``).
+on every request, cache hit or not (``gateway.policy.decide``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gateway.errors import GatewayError
-from gateway.policy_auth import expired_token
+from gateway.policy.auth import expired_token
 from gateway.tokens.cache import Cached, Negative, TokenCache
 from gateway.tokens.introspection import (
     Active,

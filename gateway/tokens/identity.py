@@ -7,15 +7,14 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 
-from gateway.metrics import Metrics
 from gateway.oauth.client import LinkedInOAuth
 from gateway.oauth.config import discovery_url, oauth_base
 from gateway.oauth.discovery import OpenIdProvider
 from gateway.oauth.flow import OAuthFlow
-from gateway.proxy import Upstream
 from gateway.quota.redis_store import RedisStore
 from gateway.quota.store import QuotaStore
 from gateway.settings.model import Settings
+from gateway.support.metrics import Metrics
 from gateway.tokens.budget import IntrospectionBudget
 from gateway.tokens.cache import TokenCache
 from gateway.tokens.chain import TokenChain
@@ -24,6 +23,7 @@ from gateway.tokens.introspection import IntrospectionSource
 from gateway.tokens.kv import MemoryKV, RedisKV, SharedKV
 from gateway.tokens.member import MemberResolver
 from gateway.tokens.static import StaticTokenSource
+from gateway.upstream import Upstream
 
 
 @dataclass

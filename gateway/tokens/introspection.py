@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.metrics import INTROSPECTION_CALLS, Metrics
 from gateway.oauth.client import Credentials, LinkedInOAuth, OAuthRefused, OAuthUnavailable
 from gateway.oauth.scopes import parse_scopes
 from gateway.settings.model import AppConfig
+from gateway.support.metrics import INTROSPECTION_CALLS, Metrics
 from gateway.tokens.budget import IntrospectionBudget
 from gateway.tokens.cache import NegativeStatus
 

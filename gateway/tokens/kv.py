@@ -14,8 +14,8 @@ import redis.asyncio
 from redis.asyncio.cluster import RedisCluster
 
 from gateway.errors import StoreError
-from gateway.redis_edge import redis_call
-from gateway.ttl_cache import BoundedTTLCache
+from gateway.quota.redis_errors import redis_call
+from gateway.support.ttl_cache import BoundedTTLCache
 
 # What ``claim`` leaves behind: the key was there and has been used.
 USED = "\x00used"

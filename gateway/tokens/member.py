@@ -25,14 +25,13 @@ from multidict import CIMultiDict
 
 from gateway.catalog.routes import match_route
 from gateway.errors import GatewayError, StoreError, UpstreamError
-from gateway.metrics import MEMBER_LOOKUPS, QUOTA_CONSUMED, TOKEN_STORE_ERRORS, Metrics
-from gateway.policy import Admit, decide
-from gateway.policy_auth import expired_token
-from gateway.proxy import Upstream
+from gateway.policy.auth import expired_token
+from gateway.policy.decide import Admit, decide
 from gateway.quota.store import QuotaStore
-from gateway.restli import classify
+from gateway.restli.classify import classify
 from gateway.settings.guards import MemberHeaderTrust
 from gateway.settings.model import AppConfig, Settings
+from gateway.support.metrics import MEMBER_LOOKUPS, QUOTA_CONSUMED, TOKEN_STORE_ERRORS, Metrics
 from gateway.tokens.cache import TokenCache
 from gateway.tokens.chain import Resolved, dead_token_code
 from gateway.tokens.model import TokenInfo
@@ -45,6 +44,7 @@ from gateway.tokens.refusals import (
     revoked_token,
 )
 from gateway.tokens.singleflight import SingleFlight
+from gateway.upstream import Upstream
 
 log = logging.getLogger("gateway.tokens")
 

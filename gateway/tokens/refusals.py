@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 
 from gateway.errors import Refusal
-from gateway.policy_auth import REALM
+from gateway.policy.auth import REALM
 
 REVOKED_TOKEN_CODE = 65601
 

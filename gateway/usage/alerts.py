@@ -25,11 +25,11 @@ from urllib.parse import unquote
 import aiohttp
 
 from gateway.errors import StoreError
-from gateway.logs import Fields
-from gateway.metrics import Metrics
 from gateway.quota.keys import bucket_key, utc_day
 from gateway.quota.model import BucketState
-from gateway.route_limits import is_member_bucket
+from gateway.quota.route_limits import is_member_bucket
+from gateway.support.logs import Fields
+from gateway.support.metrics import Metrics
 from gateway.usage.ledger import UsageLedger
 
 log = logging.getLogger("gateway.usage")

@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from gateway.metrics import Metrics
 from gateway.quota.store import QuotaStore
 from gateway.runtime import RUNTIME
 from gateway.settings.model import Settings
+from gateway.support.metrics import Metrics
 from gateway.usage.ledger import usage_ledger_for
 from gateway.usage.recorder import Usage, usage_tasks
 

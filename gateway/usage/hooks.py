@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from gateway.errors import Refusal
-from gateway.request_facts import RequestFacts
+from gateway.restli.facts import RequestFacts
 from gateway.runtime import Runtime
 from gateway.settings.model import AppConfig
 from gateway.usage.learned import APPLICATION_AND_MEMBER, learned_refusal, resource_of

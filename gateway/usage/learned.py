@@ -18,9 +18,9 @@ import json
 import re
 
 from gateway.errors import Refusal
-from gateway.headers import seconds_until
+from gateway.quota.headers import seconds_until
 from gateway.quota.keys import next_utc_midnight, utc_day
-from gateway.request_facts import RequestFacts
+from gateway.restli.facts import RequestFacts
 from gateway.usage.ledger import LearnedMark
 
 APPLICATION = "APPLICATION"

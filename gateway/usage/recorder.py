@@ -21,11 +21,11 @@ from collections.abc import AsyncIterator, Callable, Sequence
 import aiohttp
 
 from gateway.errors import StoreError
-from gateway.logs import Fields
-from gateway.metrics import Metrics
 from gateway.quota.keys import utc_day
 from gateway.quota.model import BucketState
 from gateway.settings.usage_alerts import UsageAlerts
+from gateway.support.logs import Fields
+from gateway.support.metrics import Metrics
 from gateway.usage.alerts import Alerts, Post, session_post
 from gateway.usage.learned import LearnedLimits
 from gateway.usage.ledger import DayBatch, LearnedMark, MemoryUsageLedger, UsageLedger

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from gateway.catalog.model import Catalog
-from gateway.development_window import is_expired, window_end
-from gateway.headers import seconds_until
-from gateway.policy_quota import granted_tier, quota_buckets
+from gateway.policy.development_window import is_expired, window_end
+from gateway.quota.buckets import granted_tier, quota_buckets
+from gateway.quota.headers import seconds_until
 from gateway.quota.keys import bucket_key
 from gateway.quota.model import BucketSpec, BucketState
-from gateway.route_limits import counted_window, find_catalog_route, route_bucket_name
+from gateway.quota.route_limits import counted_window, find_catalog_route, route_bucket_name
 from gateway.runtime import Runtime
 from gateway.settings.model import AppConfig
 from gateway.usage.learned import REASONS

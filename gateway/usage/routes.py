@@ -8,7 +8,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from gateway.errors import Refusal, StoreError
-from gateway.responses import refusal_response
+from gateway.http.responses import refusal_response
 from gateway.runtime import Runtime
 from gateway.settings.loader import MEMBER_RE
 from gateway.usage.page import render_page

@@ -16,12 +16,12 @@ from typing import Protocol
 
 from gateway.catalog.model import Catalog
 from gateway.errors import Refusal
-from gateway.logs import Fields
-from gateway.metrics import Metrics
-from gateway.policy import Admit
-from gateway.policy_quota import quota_buckets
+from gateway.policy.decide import Admit
+from gateway.quota.buckets import quota_buckets
 from gateway.quota.model import BucketSpec, BucketState, QuotaOutcome
 from gateway.settings.model import AppConfig, AppMode
+from gateway.support.logs import Fields
+from gateway.support.metrics import Metrics
 
 log = logging.getLogger("gateway.usage")
 

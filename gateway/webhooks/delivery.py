@@ -22,9 +22,9 @@ import aiohttp
 from aiohttp import web
 
 from gateway.errors import StoreError
-from gateway.metrics import Metrics
 from gateway.runtime import RUNTIME, Clock
 from gateway.settings.model import AppConfig
+from gateway.support.metrics import Metrics
 from gateway.webhooks.queue import Delivery, WebhookQueue
 
 log = logging.getLogger("gateway.webhooks")

@@ -27,8 +27,8 @@ from typing import Protocol
 import redis.asyncio
 
 from gateway.quota.keys import bucket_key
+from gateway.quota.redis_errors import redis_call
 from gateway.quota.redis_store import RedisStore
-from gateway.redis_edge import redis_call
 from gateway.webhooks.notifications import Notification
 
 # LinkedIn retries an unacknowledged push every 5 minutes for 8 hours (webhook docs); a day

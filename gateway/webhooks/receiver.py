@@ -17,9 +17,9 @@ from aiohttp import web
 
 from gateway.catalog.model import Catalog
 from gateway.errors import GatewayError, Refusal, StoreError
-from gateway.policy_quota import granted_tier
-from gateway.public_bodies import PUBLIC_BODIES
-from gateway.responses import refusal_response
+from gateway.http.public_bodies import PUBLIC_BODIES
+from gateway.http.responses import refusal_response
+from gateway.quota.buckets import granted_tier
 from gateway.runtime import RUNTIME, Runtime
 from gateway.settings.model import AppConfig
 from gateway.webhooks.notifications import NotJson, parse_push

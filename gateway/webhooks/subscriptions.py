@@ -21,10 +21,10 @@ from urllib.parse import unquote
 
 from gateway.catalog.model import Catalog
 from gateway.errors import Refusal
-from gateway.policy_quota import granted_tier
-from gateway.request_facts import RequestFacts
-from gateway.restli_methods import READ_METHODS, RestliMethod
-from gateway.restli_syntax import split_top_level
+from gateway.quota.buckets import granted_tier
+from gateway.restli.facts import RequestFacts
+from gateway.restli.methods import READ_METHODS, RestliMethod
+from gateway.restli.syntax import split_top_level
 from gateway.settings.model import AppConfig
 
 SOCIAL_ACTION_EVENT = "ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS"

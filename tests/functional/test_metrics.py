@@ -17,7 +17,7 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from gateway.admin import build_admin_app
-from gateway.metrics import CONTENT_TYPE
+from gateway.support.metrics import CONTENT_TYPE
 from tests.functional.gateway_harness import member_token
 from tests.functional.test_serve_process import free_port, wait_listening
 from tests.security.test_secret_leaks import answering

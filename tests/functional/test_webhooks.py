@@ -20,10 +20,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from gateway.app import build_gateway_app
-from gateway.metrics import Metrics
 from gateway.runtime import RUNTIME, Runtime
 from gateway.settings.loader import load_settings
 from gateway.settings.model import AppConfig, WebhookConfig
+from gateway.support.metrics import Metrics
 from gateway.webhooks.delivery import LEASE_SECONDS, DeliveryWorker
 from gateway.webhooks.notifications import parse_push
 from gateway.webhooks.queue import MemoryWebhookQueue

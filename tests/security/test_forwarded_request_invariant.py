@@ -35,7 +35,7 @@ from multidict import CIMultiDict
 
 from gateway.app import build_gateway_app
 from gateway.errors import GatewayError
-from gateway.restli import classify
+from gateway.restli.classify import classify
 from gateway.settings.loader import load_settings
 from tests.functional.gateway_harness import gateway_yaml, write_config
 from tests.security.recording_upstream import Recorded, RecordingUpstream

@@ -21,7 +21,7 @@ from gateway.app import build_gateway_app
 from gateway.catalog.loader import load_catalog
 from gateway.catalog.model import Catalog, Route
 from gateway.catalog.routes import is_param
-from gateway.restli_methods import HTTP_VERB, RestliMethod
+from gateway.restli.methods import HTTP_VERB, RestliMethod
 from gateway.settings.loader import load_settings
 from tests.functional.gateway_harness import gateway_yaml, raw_http, write_config
 from tests.security.recording_upstream import RecordingUpstream

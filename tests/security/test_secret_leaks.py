@@ -27,8 +27,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from gateway.app import build_gateway_app
-from gateway.redact import mask_text, mask_url
 from gateway.settings.loader import load_settings
+from gateway.support.redact import mask_text, mask_url
 from tests.functional.test_serve_process import free_port, wait_listening
 from tests.redis_server import RedisUnavailable, start_redis_server
 

@@ -30,8 +30,8 @@ from aiohttp.test_utils import TestServer
 
 from gateway.admin import build_admin_app
 from gateway.app import build_gateway_app
-from gateway.listener import GuardedSite, connection_caps, start_guarded_site
 from gateway.sandbox.app import make_sandbox_app
+from gateway.server.listener import GuardedSite, connection_caps, start_guarded_site
 from gateway.settings.connections import ConnectionLimits
 from gateway.settings.loader import load_settings
 from tests.functional.cli_process import LISTENING, START_SECONDS, STOP_SECONDS, clean_env

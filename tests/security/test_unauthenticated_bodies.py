@@ -19,8 +19,8 @@ import redis.asyncio
 from aiohttp.test_utils import TestServer
 from multidict import MultiDict
 
+from gateway.http.public_bodies import PUBLIC_BODIES
 from gateway.oauth.flow import state_key
-from gateway.public_bodies import PUBLIC_BODIES
 from gateway.runtime import RUNTIME
 from gateway.sandbox.app import make_sandbox_app
 from tests.functional.gateway_harness import FakeClock

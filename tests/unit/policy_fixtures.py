@@ -22,8 +22,8 @@ from gateway.catalog.model import (
     VersionRules,
 )
 from gateway.quota.model import Window
-from gateway.request_facts import RequestFacts
-from gateway.restli_methods import HTTP_VERB, RestliMethod
+from gateway.restli.facts import RequestFacts
+from gateway.restli.methods import HTTP_VERB, RestliMethod
 from gateway.settings.model import AppConfig, ProductGrant, QuotaOverride
 from gateway.tokens.model import TokenInfo
 

@@ -20,8 +20,8 @@ from gateway.catalog.loader import load_catalog
 from gateway.catalog.model import RouteMatch
 from gateway.catalog.routes import match_route
 from gateway.errors import BadRequest, GatewayError
-from gateway.request_facts import RequestFacts
-from gateway.restli import classify
+from gateway.restli.classify import classify
+from gateway.restli.facts import RequestFacts
 from gateway.settings.model import AppConfig, ProductGrant
 
 CATALOG = load_catalog()

@@ -9,7 +9,7 @@ from gateway.catalog.markdown import OPENID_CLAIMS, USERINFO, opens
 from gateway.catalog.model import Catalog
 from gateway.catalog.routes import match_route
 from gateway.catalog.sources import route_sources
-from gateway.restli_methods import RestliMethod as M
+from gateway.restli.methods import RestliMethod as M
 from tests.unit.test_seed_catalog import SEED_COPY, first_table, second_table
 
 

@@ -16,7 +16,7 @@ from gateway.catalog.loader import default_catalog_path, load_catalog, parse_cat
 from gateway.catalog.model import Catalog
 from gateway.errors import ConfigError
 from gateway.quota.model import Window
-from gateway.restli_methods import READ_METHODS, WRITE_METHODS, RestliMethod
+from gateway.restli.methods import READ_METHODS, WRITE_METHODS, RestliMethod
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ import pytest
 from gateway.catalog.loader import load_catalog
 from gateway.catalog.model import Catalog
 from gateway.catalog.render import render_catalog, render_methods
-from gateway.restli_methods import READ_METHODS, WRITE_METHODS, RestliMethod
+from gateway.restli.methods import READ_METHODS, WRITE_METHODS, RestliMethod
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 from gateway.catalog.loader import load_catalog, parse_catalog
 from gateway.catalog.model import Catalog
 from gateway.catalog.routes import build_route_index, find_route, match_route, rule_products
-from gateway.restli_methods import RestliMethod as M
+from gateway.restli.methods import RestliMethod as M
 
 SUB = (
     "(developerApplication:urn%3Ali%3AdeveloperApplication%3A1,user:urn%3Ali%3Aperson%3Aa,"

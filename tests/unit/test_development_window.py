@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from gateway.catalog.loader import load_catalog
-from gateway.development_window import (
+from gateway.policy.development_window import (
     EXPIRES_HEADER,
     NOTICE_HEADER,
     SUNSET_HEADER,

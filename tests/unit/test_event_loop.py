@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import uvloop
 
-from gateway.event_loop import loop_factory, loop_name
+from gateway.server.event_loop import loop_factory, loop_name
 
 
 @pytest.mark.parametrize(("value", "expected"), [("", "uvloop"), ("auto", "uvloop"),

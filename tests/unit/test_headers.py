@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.headers import rate_limit_headers, retry_after, sf_string
+from gateway.quota.headers import rate_limit_headers, retry_after, sf_string
 from gateway.quota.model import BucketSpec, BucketState, Window
 
 NOW = 1_717_000_000.0

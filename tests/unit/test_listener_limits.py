@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.errors import ConfigError
-from gateway.listener import (
+from gateway.server.listener import (
     FEWEST_CONNECTIONS,
     RESERVED_FDS,
     AcceptErrorThrottle,
@@ -105,7 +105,7 @@ def test_accept_errors_make_one_line_per_interval_with_their_count(
     throttle = AcceptErrorThrottle(10.0, clock=lambda: now[0])
     loop = asyncio.new_event_loop()
     try:
-        with caplog.at_level(logging.ERROR, logger="gateway.listener"):
+        with caplog.at_level(logging.ERROR, logger="gateway.server.listener"):
             for _ in range(500):
                 throttle(loop, accept_error())
             now[0] += 9.9
@@ -115,7 +115,7 @@ def test_accept_errors_make_one_line_per_interval_with_their_count(
     finally:
         loop.close()
 
-    lines = [r.getMessage() for r in caplog.records if r.name == "gateway.listener"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "gateway.server.listener"]
     assert len(lines) == 2, lines
     assert lines[0].startswith("accept() failed 1 time(s) in the last 10 s: EMFILE")
     # The second line accounts for every failure held back since the first.

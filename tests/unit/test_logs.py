@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from aiohttp.http_exceptions import BadStatusLine, LineTooLong
 
-from gateway.logs import (
+from gateway.support.logs import (
     AccessFormatter,
     BatchedStreamHandler,
     Fields,

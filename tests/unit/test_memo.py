@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from gateway.memo import Memo
+from gateway.support.memo import Memo
 
 
 def test_computes_once_per_key_and_stays_bounded() -> None:

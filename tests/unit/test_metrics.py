@@ -5,8 +5,9 @@ import re
 
 import pytest
 
-from gateway import __version__, metrics
-from gateway.metrics import SPECS, Kind, Metrics
+from gateway import __version__
+from gateway.support import metrics
+from gateway.support.metrics import SPECS, Kind, Metrics
 
 
 def samples(text: str) -> dict[str, float]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.errors import BadRequest, GatewayError
-from gateway.paths import (
+from gateway.restli.paths import (
     MAX_QUERY_LENGTH,
     MAX_TARGET_LENGTH,
     ResourcePath,

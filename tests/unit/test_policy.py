@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from gateway.policy import Admit, Decision, Deny, call_name, decide
+from gateway.policy.decide import Admit, Decision, Deny, call_name, decide
 from gateway.quota.keys import bucket_key
 from gateway.quota.model import BucketSpec, Window
-from gateway.restli_methods import RestliMethod
+from gateway.restli.methods import RestliMethod
 from gateway.settings.model import QuotaOverride, UnmatchedRoutes
 from tests.unit.policy_fixtures import (
     ADVERTISING,

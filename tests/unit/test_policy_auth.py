@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from gateway.errors import GatewayError, Refusal
-from gateway.policy import Deny, bearer_token, check_token, decide, quota_refusal
+from gateway.policy.decide import Deny, bearer_token, check_token, decide, quota_refusal
 from gateway.quota.model import BucketSpec, BucketState, QuotaOutcome, Window
-from gateway.restli_methods import RestliMethod
+from gateway.restli.methods import RestliMethod
 from gateway.settings.model import UnmatchedRoutes
 from gateway.tokens.model import TokenInfo, token_digest
 from tests.unit.policy_fixtures import (

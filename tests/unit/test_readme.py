@@ -61,7 +61,7 @@ def test_the_readme_links_every_reference_document() -> None:
 
 def exposed() -> dict[str, str]:
     """Every metric family a gateway exposes, with its help text, as Prometheus reads it."""
-    from gateway.metrics import Metrics
+    from gateway.support.metrics import Metrics
 
     text = Metrics(("some-app",)).render()
     return dict(re.findall(r"^# HELP (\S+) (.*)$", text, flags=re.M))
@@ -73,7 +73,7 @@ def metrics_table() -> set[str]:
 
 
 def test_every_metric_is_documented() -> None:
-    from gateway.metrics import SPECS, WORKER_SPECS
+    from gateway.support.metrics import SPECS, WORKER_SPECS
 
     declared = {spec.name for spec in SPECS + WORKER_SPECS}
     families = {name for name in exposed() if name.startswith("gateway_")}
@@ -89,7 +89,7 @@ def test_every_metric_is_documented() -> None:
 
 
 def test_every_metric_in_use_has_help_text() -> None:
-    from gateway.metrics import HELP
+    from gateway.support.metrics import HELP
 
     used: set[str] = set()
     for path in (ROOT / "gateway").rglob("*.py"):

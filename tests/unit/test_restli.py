@@ -6,9 +6,9 @@ import pytest
 from multidict import CIMultiDict
 
 from gateway.errors import BadRequest, GatewayError
-from gateway.request_facts import RequestFacts
-from gateway.restli import classify, needs_body
-from gateway.restli_methods import RestliMethod as M
+from gateway.restli.classify import classify, needs_body
+from gateway.restli.facts import RequestFacts
+from gateway.restli.methods import RestliMethod as M
 
 FORM = "application/x-www-form-urlencoded"
 

@@ -8,9 +8,9 @@ import pytest
 from multidict import CIMultiDict
 
 from gateway.errors import GatewayError
-from gateway.request_facts import RequestFacts
-from gateway.restli import classify, needs_body
-from gateway.restli_methods import HTTP_VERB, READ_METHODS, RestliMethod
+from gateway.restli.classify import classify, needs_body
+from gateway.restli.facts import RequestFacts
+from gateway.restli.methods import HTTP_VERB, READ_METHODS, RestliMethod
 
 CASES = 4000
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.errors import BadRequest
-from gateway.restli_query import (
+from gateway.restli.query import (
     QueryParam,
     batch_ids,
     parse_content_type,

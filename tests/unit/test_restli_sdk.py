@@ -23,9 +23,9 @@ from linkedin_api.common.constants import RESTLI_METHODS
 from multidict import CIMultiDict
 
 from gateway.errors import BadRequest
-from gateway.request_facts import RequestFacts
-from gateway.restli import classify, needs_body
-from gateway.restli_methods import RestliMethod
+from gateway.restli.classify import classify, needs_body
+from gateway.restli.facts import RequestFacts
+from gateway.restli.methods import RestliMethod
 
 VERSION = "202401"
 MANY = [f"urn:li:sponsoredAccount:{n}" for n in range(200)]

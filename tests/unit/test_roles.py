@@ -10,8 +10,8 @@ from multidict import CIMultiDict
 from gateway.catalog.loader import load_catalog
 from gateway.catalog.model import RouteMatch
 from gateway.catalog.routes import match_route
-from gateway.request_facts import RequestFacts
-from gateway.restli import classify
+from gateway.restli.classify import classify
+from gateway.restli.facts import RequestFacts
 from gateway.roles.rules import (
     AD_ACCOUNT,
     ORGANIZATION,

@@ -9,16 +9,16 @@ import pytest
 from gateway.catalog.loader import load_catalog
 from gateway.catalog.routes import match_route
 from gateway.errors import ConfigError
-from gateway.policy_quota import quota_refusal
+from gateway.quota.buckets import quota_refusal
 from gateway.quota.model import BucketSpec, BucketState, QuotaOutcome, Window
-from gateway.restli_methods import RestliMethod
-from gateway.route_limits import (
+from gateway.quota.route_limits import (
     find_catalog_route,
     is_member_bucket,
     read_route_limits,
     route_bucket_name,
     route_buckets,
 )
+from gateway.restli.methods import RestliMethod
 from gateway.settings.loader import load_settings
 from gateway.settings.model import AppConfig, QuotaOverride, RouteLimit
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.metrics import Metrics
 from gateway.settings.model import OAuthSettings
+from gateway.support.metrics import Metrics
+from gateway.support.ttl_cache import BoundedTTLCache
 from gateway.tokens.cache import (
     Cached,
     Negative,
@@ -17,7 +18,6 @@ from gateway.tokens.cache import (
 )
 from gateway.tokens.kv import MemoryKV
 from gateway.tokens.model import TokenInfo, token_digest
-from gateway.ttl_cache import BoundedTTLCache
 
 NOW = 1_800_000_000.0
 D = token_digest("some-token")

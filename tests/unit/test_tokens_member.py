@@ -10,11 +10,10 @@ from typing import cast
 import pytest
 
 from gateway.errors import GatewayError, StoreError
-from gateway.metrics import Metrics
-from gateway.proxy import Upstream
 from gateway.quota.memory import MemoryStore
 from gateway.settings.guards import Guards, MemberHeaderTrust
 from gateway.settings.model import AppConfig, OAuthSettings, Settings
+from gateway.support.metrics import Metrics
 from gateway.tokens.cache import TokenCache
 from gateway.tokens.chain import Resolved
 from gateway.tokens.kv import MemoryKV
@@ -28,6 +27,7 @@ from gateway.tokens.member import (
     untrusted_source,
 )
 from gateway.tokens.model import TokenInfo
+from gateway.upstream import Upstream
 
 
 def body(data: object) -> bytes:

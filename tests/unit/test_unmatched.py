@@ -11,7 +11,7 @@ from gateway.catalog import unmatched
 from gateway.catalog.loader import load_catalog
 from gateway.catalog.unmatched import METRIC, OVERFLOW, MemoryUnmatchedLedger, UnmatchedCalls
 from gateway.catalog.unmatched_paths import catalog_families, normalize, path_family
-from gateway.metrics import Metrics
+from gateway.support.metrics import Metrics
 
 CATALOG = load_catalog()
 DAY = 20_000

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from gateway.metrics import Metrics
+from gateway.support.metrics import Metrics
 from gateway.usage.alerts import AlertEvent, Alerts
 from gateway.usage.ledger import MemoryUsageLedger
 

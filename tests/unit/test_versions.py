@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateway.versions import (
+from gateway.policy.versions import (
     MarketingVersion,
     deprecation_headers,
     parse_version,

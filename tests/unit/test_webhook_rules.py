@@ -11,9 +11,9 @@ from multidict import CIMultiDict
 
 from gateway.catalog.loader import load_catalog
 from gateway.catalog.routes import match_route
-from gateway.policy import Admit, Deny, decide
-from gateway.request_facts import RequestFacts
-from gateway.restli import classify
+from gateway.policy.decide import Admit, Deny, decide
+from gateway.restli.classify import classify
+from gateway.restli.facts import RequestFacts
 from gateway.settings.model import AppConfig, ProductGrant, UnmatchedRoutes
 from gateway.tokens.model import TokenInfo
 from gateway.webhooks.delivery import backoff_seconds

@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-from gateway.workers import LockedStderr, RestartBudget
+from gateway.server.workers import LockedStderr, RestartBudget
 
 LINE = re.compile(r"^(?P<writer>[ab]) (?P<n>\d+) (?P<body>x+)$")
 

@@ -6,7 +6,7 @@ arrives, and at least every ``FLUSH_SECONDS`` (``flush_periodically``), so a lin
 held back for long.
 
 Times are UTC in ISO 8601 with ``Z`` in both formats. No line carries a secret: the access
-line is built from safe parts (``Fields``), every other line is masked (``gateway.redact``)
+line is built from safe parts (``Fields``), every other line is masked (``gateway.support.redact``)
 and aiohttp's parser errors lose the request line and headers they quote
 (``ParserErrorFilter``).
 """
@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 from aiohttp.http_exceptions import HttpProcessingError
 
-from gateway.redact import mask_text
+from gateway.support.redact import mask_text
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 TEXT = "text"

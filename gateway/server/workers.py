@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from gateway.logs import ACCESS_LOGGER, Fields
 from gateway.settings.model import Settings
+from gateway.support.logs import ACCESS_LOGGER, Fields
 
 METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 RESTARTS_ALLOWED = 5
@@ -56,7 +56,7 @@ OTHERS_GONE = signal.SIGUSR1
 # Blocked from the fork until the worker's loop handles them.
 WORKER_SIGNALS = (*STOP_SIGNALS, OTHERS_GONE)
 
-log = logging.getLogger("gateway.workers")
+log = logging.getLogger("gateway.server.workers")
 
 
 def shared_store_problem(settings: Settings) -> str | None:
@@ -380,7 +380,7 @@ class Pool:
         with contextlib.suppress(FileNotFoundError):
             self.run_dir.ready_mark(pid).unlink()
         # Imported here: prometheus-client must first see the run's directory.
-        from gateway.metrics import mark_worker_dead
+        from gateway.support.metrics import mark_worker_dead
 
         mark_worker_dead(pid)
 

@@ -16,20 +16,20 @@ from dataclasses import dataclass
 
 from gateway.catalog.model import Catalog, RouteMatch
 from gateway.errors import Refusal
-from gateway.policy_auth import REALM, bearer_token, check_token
-from gateway.policy_quota import (
+from gateway.policy.auth import REALM, bearer_token, check_token
+from gateway.policy.versions import version_refusal
+from gateway.quota.buckets import (
     granted_tier,
     quota_buckets,
     quota_refusal,
     store_unavailable_refusal,
 )
 from gateway.quota.model import BucketSpec
-from gateway.request_facts import RequestFacts
-from gateway.restli_methods import RestliMethod
-from gateway.route_limits import route_buckets
+from gateway.quota.route_limits import route_buckets
+from gateway.restli.facts import RequestFacts
+from gateway.restli.methods import RestliMethod
 from gateway.settings.model import AppConfig, UnmatchedRoutes
 from gateway.tokens.model import TokenInfo
-from gateway.versions import version_refusal
 from gateway.webhooks.subscriptions import webhook_subscription_refusal
 
 __all__ = [
@@ -202,7 +202,7 @@ def decide(
     A call no route matches is denied (route_not_in_catalog) or, when configured to forward,
     counted against every product of the app: the conservative choice, so a Development-tier
     quota cannot be dodged through an uncatalogued path. Before all of it, ``/rest/`` calls
-    need an active ``LinkedIn-Version`` (``gateway.versions``); after it, the tier's webhook
+    need an active ``LinkedIn-Version`` (``gateway.policy.versions``); after it, the tier's webhook
     rule applies (``gateway.webhooks.subscriptions``).
     """
     outdated = version_refusal(facts.api, facts.version, catalog.versions.sunset_through)

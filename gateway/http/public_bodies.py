@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.bodies import read_body
 from gateway.errors import GatewayError, Refusal
+from gateway.http.bodies import read_body
 
 BUSY_RETRY_SECONDS = 1
 

@@ -53,7 +53,7 @@ from aiohttp.web_server import Server
 from gateway.errors import Refusal, RequestTimeout
 from gateway.settings.connections import ConnectionLimits
 
-log = logging.getLogger("gateway.listener")
+log = logging.getLogger("gateway.server.listener")
 
 # Descriptors the process needs besides its client connections: stdio, the loop, the
 # store's connection pool, the listening sockets, files it reads.

@@ -14,23 +14,17 @@ from dataclasses import dataclass, field, replace
 
 from aiohttp import web
 
-from gateway import metrics
 from gateway.adaccounts.gate import NOTHING_HELD, hold, settle
 from gateway.adaccounts.rules import AdAccountClaim, claim_for, write_rules
-from gateway.bodies import read_body, stream_body
 from gateway.catalog.routes import MethodNotServed, resolve_route
 from gateway.catalog.unmatched_context import note_unmatched
-from gateway.charging import charge, refund
-from gateway.development_window import (
-    ProductWindow,
-    expiry_refusal,
-    notice_headers,
-    noticed_windows,
-)
 from gateway.errors import BadRequest, GatewayError, Refusal, StoreError, UpstreamError
-from gateway.headers import rate_limit_headers
-from gateway.logs import Fields
-from gateway.policy import (
+from gateway.http.bodies import read_body, stream_body
+from gateway.http.header_rules import check_request_headers
+from gateway.http.request_id import UPSTREAM_HEADER, request_id, sane
+from gateway.http.responses import refusal_response
+from gateway.policy.auth import invalid_token
+from gateway.policy.decide import (
     Admit,
     Decision,
     Deny,
@@ -39,15 +33,19 @@ from gateway.policy import (
     decide,
     quota_refusal,
 )
-from gateway.policy_auth import invalid_token
-from gateway.policy_quota import quota_buckets
+from gateway.policy.development_window import (
+    ProductWindow,
+    expiry_refusal,
+    notice_headers,
+    noticed_windows,
+)
+from gateway.policy.versions import deprecation_headers
+from gateway.quota.buckets import quota_buckets
+from gateway.quota.charging import charge, refund
+from gateway.quota.headers import rate_limit_headers
 from gateway.quota.keys import utc_day
 from gateway.quota.model import BucketSpec, QuotaOutcome
-from gateway.request_facts import RequestFacts
-from gateway.request_headers import check_request_headers
-from gateway.request_id import UPSTREAM_HEADER, request_id, sane
-from gateway.responses import refusal_response
-from gateway.restli import (
+from gateway.restli.classify import (
     CONTENT_TYPE,
     LINKEDIN_VERSION,
     METHOD_OVERRIDE,
@@ -55,16 +53,18 @@ from gateway.restli import (
     classify,
     needs_body,
 )
-from gateway.restli_served import not_served_refusal, served_facts
+from gateway.restli.facts import RequestFacts
+from gateway.restli.served import not_served_refusal, served_facts
 from gateway.roles.enforce import RoleCheck, check_roles, wants_body
 from gateway.runtime import RUNTIME, Runtime
 from gateway.settings.model import AppConfig
+from gateway.support import metrics
+from gateway.support.logs import Fields
 from gateway.tokens.chain import Resolved
 from gateway.tokens.identity import Identity
 from gateway.tokens.model import TokenInfo
 from gateway.usage.hooks import answer_inspector, learned_limit, note_request
 from gateway.usage.shadow import shadow_admit, waive
-from gateway.versions import deprecation_headers
 
 access_log = logging.getLogger("gateway.access")
 log = logging.getLogger("gateway")

@@ -14,8 +14,8 @@ from dataclasses import replace
 from gateway.catalog.model import RouteMatch
 from gateway.catalog.routes import MethodNotServed
 from gateway.errors import Refusal
-from gateway.request_facts import RequestFacts
-from gateway.restli_methods import RestliMethod
+from gateway.restli.facts import RequestFacts
+from gateway.restli.methods import RestliMethod
 
 METHOD_NOT_SERVED = "method_not_served"
 

@@ -11,10 +11,10 @@ from collections.abc import Iterable
 
 from gateway.catalog.model import Catalog, QuotaRule, Tier
 from gateway.errors import Refusal
-from gateway.headers import rate_limit_headers, retry_after
+from gateway.quota.headers import rate_limit_headers, retry_after
 from gateway.quota.keys import bucket_key
 from gateway.quota.model import BucketSpec, QuotaOutcome, Window, window_seconds
-from gateway.route_limits import is_member_bucket
+from gateway.quota.route_limits import is_member_bucket
 from gateway.settings.model import AppConfig
 
 APP_BUCKET = "app"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, unquote_plus
 
 from gateway.errors import BadRequest
-from gateway.restli_syntax import split_top_level
+from gateway.restli.syntax import split_top_level
 
 FORM_URLENCODED = "application/x-www-form-urlencoded"
 MULTIPART_MIXED = "multipart/mixed"

@@ -26,7 +26,7 @@ from email.utils import format_datetime
 
 from gateway.catalog.model import Catalog
 from gateway.errors import Refusal
-from gateway.policy_quota import granted_tier
+from gateway.quota.buckets import granted_tier
 from gateway.settings.model import AppConfig, OnDevelopmentExpiry
 
 NOTICE_DAYS = 30

@@ -10,13 +10,13 @@ import logging
 import time
 from collections.abc import Sequence
 
-from gateway import metrics
 from gateway.errors import Refusal, StoreError
-from gateway.policy_quota import quota_refusal, store_unavailable_refusal
+from gateway.quota.buckets import quota_refusal, store_unavailable_refusal
 from gateway.quota.model import BucketSpec, BucketState, QuotaOutcome
 from gateway.quota.resp_client import QueueFull
 from gateway.runtime import Runtime
 from gateway.settings.model import OnStoreError
+from gateway.support import metrics
 from gateway.usage.shadow import counting_specs, is_shadow, shadow_outcome
 
 log = logging.getLogger("gateway")

@@ -13,10 +13,10 @@ from __future__ import annotations
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from gateway.errors import BadRequest, GatewayError, Refusal
-from gateway.paths import ResourcePath, parse_resource_path, split_target
-from gateway.request_facts import RequestFacts
-from gateway.restli_methods import HTTP_VERB, READ_METHODS, RestliMethod
-from gateway.restli_query import (
+from gateway.restli.facts import RequestFacts
+from gateway.restli.methods import HTTP_VERB, READ_METHODS, RestliMethod
+from gateway.restli.paths import ResourcePath, parse_resource_path, split_target
+from gateway.restli.query import (
     FORM_URLENCODED,
     MULTIPART_MIXED,
     QueryParam,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.restli_methods import RestliMethod
+from gateway.restli.methods import RestliMethod
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The decision (pure): token, products, permissions, versions and the Development window."""

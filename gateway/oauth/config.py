@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from gateway.settings.model import OAuthSettings
+from gateway.settings.sections import read_section
 
 Fail = Callable[[str, str], None]
 
@@ -30,17 +31,15 @@ class AppOAuth:
 
 def parse_oauth_section(raw: object, fail: Fail) -> OAuthSettings:
     """The ``oauth:`` mapping as OAuthSettings; unknown keys and bad values are reported."""
-    if raw is None:
-        return OAuthSettings()
-    if not isinstance(raw, dict):
-        fail("oauth", "must be a mapping")
+    section = read_section(raw, "oauth", OAUTH_KEYS, "must be a mapping", fail)
+    if section is None:
         return OAuthSettings()
     values: dict[str, Any] = {}
-    for key, value in raw.items():
+    for key, value in section.items():
         path = f"oauth.{key}"
         if key not in OAUTH_KEYS:
-            fail(path, f"unknown key (allowed: {', '.join(sorted(OAUTH_KEYS))})")
-        elif key in ("base", "discovery_url"):
+            continue
+        if key in ("base", "discovery_url"):
             if value is not None and not (isinstance(value, str) and _URL.match(value)):
                 fail(path, f"must be an http(s) URL, not {value!r}")
             elif value is not None:

@@ -17,6 +17,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gateway.settings.sections import read_section
+
 Fail = Callable[[str, str], None]
 
 SECTION = "connections"
@@ -45,24 +47,21 @@ KEYS = frozenset(_SECONDS + _COUNTS)
 def parse_connections(value: object, fail: Fail) -> ConnectionLimits:
     """The ``connections:`` section (None when absent); problems go to ``fail(path, msg)``."""
     defaults = ConnectionLimits()
-    if value is None:
+    section = read_section(
+        value, SECTION, KEYS, f"must be a mapping of {', '.join(sorted(KEYS))}", fail
+    )
+    if section is None:
         return defaults
-    if not isinstance(value, dict):
-        fail(SECTION, f"must be a mapping of {', '.join(sorted(KEYS))}")
-        return defaults
-    for key in value:
-        if key not in KEYS:
-            fail(f"{SECTION}.{key}", f"unknown key (allowed: {', '.join(sorted(KEYS))})")
 
     def seconds(key: str, default: float) -> float:
-        item = value.get(key, default)
+        item = section.get(key, default)
         if _is_number(item) and math.isfinite(item) and item > 0:
             return float(item)
         fail(f"{SECTION}.{key}", "must be a positive number of seconds")
         return default
 
     def count(key: str, default: int | None) -> int | None:
-        item = value.get(key, AUTO if default is None else default)
+        item = section.get(key, AUTO if default is None else default)
         if item == AUTO and default is None:
             return None
         if isinstance(item, int) and not isinstance(item, bool) and item >= 1:

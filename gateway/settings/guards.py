@@ -13,10 +13,11 @@ Keys (top level of gateway.yaml)::
 from __future__ import annotations
 
 import ipaddress
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from gateway.settings.sections import BucketLimit, read_bucket_limit, read_section
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Fail = Callable[[str, str], None]
@@ -27,8 +28,6 @@ LOOPBACK_SOURCES: tuple[Network, ...] = (
 )
 # A bearer token that a person could guess or type from memory is no protection.
 MIN_SECRET_CHARS = 16
-DEFAULT_INTROSPECTIONS_PER_SECOND = 10.0
-DEFAULT_INTROSPECTION_BURST = 20
 
 GUARD_DEFAULTS: dict[str, Any] = {
     "admin_token_env": None,
@@ -36,7 +35,6 @@ GUARD_DEFAULTS: dict[str, Any] = {
     "introspection_limit": None,
 }
 MEMBER_HEADER_KEYS = frozenset({"trusted_sources", "secret_env"})
-INTROSPECTION_LIMIT_KEYS = frozenset({"per_second", "burst"})
 
 
 @dataclass(frozen=True)
@@ -49,11 +47,11 @@ class MemberHeaderTrust:
 
 
 @dataclass(frozen=True)
-class IntrospectionLimit:
+class IntrospectionLimit(BucketLimit):
     """A token bucket per app: ``burst`` calls at once, refilled at ``per_second``."""
 
-    per_second: float = DEFAULT_INTROSPECTIONS_PER_SECOND
-    burst: int = DEFAULT_INTROSPECTION_BURST
+    per_second: float = 10.0
+    burst: int = 20
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,13 @@ def parse_guards(
     return Guards(
         admin_token=_admin_token(raw.get("admin_token_env"), env, admin_host, fail),
         member_header=_member_header(raw.get("member_header"), env, fail),
-        introspection_limit=_introspection_limit(raw.get("introspection_limit"), fail),
+        introspection_limit=read_bucket_limit(
+            raw.get("introspection_limit"),
+            "introspection_limit",
+            "calls",
+            IntrospectionLimit(),
+            fail,
+        ),
     )
 
 
@@ -114,24 +118,22 @@ def _admin_token(
 
 
 def _member_header(value: object, env: Mapping[str, str], fail: Fail) -> MemberHeaderTrust:
-    if value is None:
+    section = read_section(
+        value,
+        "member_header",
+        MEMBER_HEADER_KEYS,
+        "must be a mapping with trusted_sources and/or secret_env",
+        fail,
+    )
+    if section is None:
         return MemberHeaderTrust()
-    if not isinstance(value, dict):
-        fail("member_header", "must be a mapping with trusted_sources and/or secret_env")
-        return MemberHeaderTrust()
-    for key in value:
-        if key not in MEMBER_HEADER_KEYS:
-            fail(
-                f"member_header.{key}",
-                f"unknown key (allowed: {', '.join(sorted(MEMBER_HEADER_KEYS))})",
-            )
     sources = LOOPBACK_SOURCES
-    raw_sources = value.get("trusted_sources")
+    raw_sources = section.get("trusted_sources")
     if raw_sources is not None:
         sources = _networks(raw_sources, "member_header.trusted_sources", fail)
     secret = None
-    if value.get("secret_env") is not None:
-        secret = _secret_from_env(value["secret_env"], env, "member_header.secret_env", fail)
+    if section.get("secret_env") is not None:
+        secret = _secret_from_env(section["secret_env"], env, "member_header.secret_env", fail)
     return MemberHeaderTrust(sources, secret)
 
 
@@ -146,31 +148,3 @@ def _networks(value: object, path: str, fail: Fail) -> tuple[Network, ...]:
         except ValueError as exc:
             fail(f"{path}[{i}]", f"not an address or network: {exc}")
     return tuple(out)
-
-
-def _introspection_limit(value: object, fail: Fail) -> IntrospectionLimit:
-    if value is None:
-        return IntrospectionLimit()
-    if not isinstance(value, dict):
-        fail("introspection_limit", "must be a mapping with per_second and/or burst")
-        return IntrospectionLimit()
-    for key in value:
-        if key not in INTROSPECTION_LIMIT_KEYS:
-            fail(
-                f"introspection_limit.{key}",
-                f"unknown key (allowed: {', '.join(sorted(INTROSPECTION_LIMIT_KEYS))})",
-            )
-    rate = value.get("per_second", DEFAULT_INTROSPECTIONS_PER_SECOND)
-    if (
-        isinstance(rate, bool)
-        or not isinstance(rate, int | float)
-        or not math.isfinite(rate)
-        or rate <= 0
-    ):
-        fail("introspection_limit.per_second", "must be a positive number of calls per second")
-        rate = DEFAULT_INTROSPECTIONS_PER_SECOND
-    burst = value.get("burst", DEFAULT_INTROSPECTION_BURST)
-    if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
-        fail("introspection_limit.burst", "must be a whole number of calls, 1 or more")
-        burst = DEFAULT_INTROSPECTION_BURST
-    return IntrospectionLimit(float(rate), burst)

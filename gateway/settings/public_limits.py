@@ -12,10 +12,11 @@ Keys (top level of gateway.yaml)::
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from gateway.settings.sections import BucketLimit, read_bucket_limit
 
 Fail = Callable[[str, str], None]
 
@@ -26,18 +27,15 @@ PUBLIC_DEFAULTS: dict[str, Any] = {
     "oauth_state_limit": None,
     "oauth_state_entries": 10_000,
 }
-STATE_LIMIT_KEYS = frozenset({"per_second", "burst"})
-DEFAULT_STATES_PER_SECOND = 1.0
-DEFAULT_STATE_BURST = 20
 
 
 @dataclass(frozen=True)
-class StateLimit:
+class StateLimit(BucketLimit):
     """A token bucket per client address: ``burst`` states at once, refilled at
     ``per_second``."""
 
-    per_second: float = DEFAULT_STATES_PER_SECOND
-    burst: int = DEFAULT_STATE_BURST
+    per_second: float = 1.0
+    burst: int = 20
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,9 @@ def parse_public_limits(raw: Mapping[str, Any], fail: Fail) -> PublicLimits:
         webhook_max_body_bytes=_count(raw, "webhook_max_body_bytes", fail),
         oauth_max_body_bytes=_count(raw, "oauth_max_body_bytes", fail),
         public_body_reads=_count(raw, "public_body_reads", fail),
-        oauth_state_limit=_state_limit(raw.get("oauth_state_limit"), fail),
+        oauth_state_limit=read_bucket_limit(
+            raw.get("oauth_state_limit"), "oauth_state_limit", "states", StateLimit(), fail
+        ),
         oauth_state_entries=_count(raw, "oauth_state_entries", fail),
     )
 
@@ -66,31 +66,3 @@ def _count(raw: Mapping[str, Any], key: str, fail: Fail) -> int:
         fail(key, "must be a whole number, 1 or more")
         return int(PUBLIC_DEFAULTS[key])
     return value
-
-
-def _state_limit(value: object, fail: Fail) -> StateLimit:
-    if value is None:
-        return StateLimit()
-    if not isinstance(value, dict):
-        fail("oauth_state_limit", "must be a mapping with per_second and/or burst")
-        return StateLimit()
-    for key in value:
-        if key not in STATE_LIMIT_KEYS:
-            fail(
-                f"oauth_state_limit.{key}",
-                f"unknown key (allowed: {', '.join(sorted(STATE_LIMIT_KEYS))})",
-            )
-    rate = value.get("per_second", DEFAULT_STATES_PER_SECOND)
-    if (
-        isinstance(rate, bool)
-        or not isinstance(rate, int | float)
-        or not math.isfinite(rate)
-        or rate <= 0
-    ):
-        fail("oauth_state_limit.per_second", "must be a positive number of states per second")
-        rate = DEFAULT_STATES_PER_SECOND
-    burst = value.get("burst", DEFAULT_STATE_BURST)
-    if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
-        fail("oauth_state_limit.burst", "must be a whole number of states, 1 or more")
-        burst = DEFAULT_STATE_BURST
-    return StateLimit(float(rate), burst)

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.settings.sections import read_section
+
 Fail = Callable[[str, str], None]
 
 DEFAULT_THRESHOLDS = (75, 90, 100)
@@ -33,18 +35,17 @@ class UsageAlerts:
 
 def parse_usage_alerts(raw: Mapping[str, Any], fail: Fail) -> UsageAlerts:
     """Read ``usage_alerts`` of ``raw`` (the merged top level); problems go to ``fail``."""
-    value = raw.get("usage_alerts")
-    if value is None:
+    section = read_section(
+        raw.get("usage_alerts"),
+        "usage_alerts",
+        USAGE_ALERT_KEYS,
+        "must be a mapping with thresholds and/or webhook",
+        fail,
+    )
+    if section is None:
         return UsageAlerts()
-    if not isinstance(value, dict):
-        fail("usage_alerts", "must be a mapping with thresholds and/or webhook")
-        return UsageAlerts()
-    for key in value:
-        if key not in USAGE_ALERT_KEYS:
-            allowed = ", ".join(sorted(USAGE_ALERT_KEYS))
-            fail(f"usage_alerts.{key}", f"unknown key (allowed: {allowed})")
-    thresholds = _thresholds(value.get("thresholds", list(DEFAULT_THRESHOLDS)), fail)
-    webhook = value.get("webhook")
+    thresholds = _thresholds(section.get("thresholds", list(DEFAULT_THRESHOLDS)), fail)
+    webhook = section.get("webhook")
     if webhook is not None and not (isinstance(webhook, str) and _URL.match(webhook)):
         fail("usage_alerts.webhook", "must be an http(s) URL")
         webhook = None

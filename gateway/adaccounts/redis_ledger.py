@@ -3,27 +3,49 @@
 Each claim is one round trip touching keys that share the app's ``{app}`` hash tag (see
 ``gateway.adaccounts.keys``), so replicas racing for the last slot cannot both win, and it
 runs on Redis Cluster too. The keys carry no TTL. Redis failures become ``StoreError``.
+
+A claim carries a deadline on Redis's clock, as a quota consume does: the gateway refuses
+a write whose claim got no reply in time, so a claim that a stalled Redis runs later must
+take nothing, or a refused write would hold an ad-account slot for good.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import time
+from collections.abc import Callable, Collection
 
 import redis.asyncio
+from redis.commands.core import AsyncScript
 
 from gateway.adaccounts.accounts import sort_accounts
 from gateway.adaccounts.keys import created_ids_key, created_slots_key, edited_key
 from gateway.adaccounts.ledger import EditOutcome, LedgerView
 from gateway.errors import StoreError
 from gateway.quota.redis_errors import redis_call
+from gateway.quota.redis_store import DEFAULT_CLOCK_ALLOWANCE
 
-# KEYS[1] the app's set of edited accounts; ARGV[1] the most it may hold;
-# ARGV[2..] the distinct accounts one write names.
+# Both claims start with this: ARGV[1] is the deadline, epoch seconds on Redis's clock
+# ('' for none). A claim Redis starts later returns LATE and changes nothing.
+LATE = -1
+_DEADLINE_LUA = """
+local deadline = tonumber(ARGV[1])
+if deadline then
+  local clock = redis.call('TIME')
+  if tonumber(clock[1]) + tonumber(clock[2]) / 1000000 > deadline then
+    return {-1}
+  end
+end
+"""
+
+# KEYS[1] the app's set of edited accounts; ARGV[2] the most it may hold;
+# ARGV[3..] the distinct accounts one write names.
 # Returns {admitted, {accounts in the set}, {accounts this call added}}.
-CLAIM_EDIT_LUA = """
-local limit = tonumber(ARGV[1])
+CLAIM_EDIT_LUA = (
+    _DEADLINE_LUA
+    + """
+local limit = tonumber(ARGV[2])
 local new = {}
-for i = 2, #ARGV do
+for i = 3, #ARGV do
   if redis.call('SISMEMBER', KEYS[1], ARGV[i]) == 0 then
     new[#new + 1] = ARGV[i]
   end
@@ -36,16 +58,21 @@ for i = 1, #new do
 end
 return {1, redis.call('SMEMBERS', KEYS[1]), new}
 """
+)
 
-# KEYS[1] test-account slots taken; ARGV[1] slots wanted; ARGV[2] the most there may be.
-CLAIM_TEST_LUA = """
+# KEYS[1] test-account slots taken; ARGV[2] slots wanted; ARGV[3] the most there may be.
+# Returns {1} when taken, {0} when there is no room.
+CLAIM_TEST_LUA = (
+    _DEADLINE_LUA
+    + """
 local taken = tonumber(redis.call('GET', KEYS[1]) or '0')
-if taken + tonumber(ARGV[1]) > tonumber(ARGV[2]) then
-  return 0
+if taken + tonumber(ARGV[2]) > tonumber(ARGV[3]) then
+  return {0}
 end
-redis.call('INCRBY', KEYS[1], ARGV[1])
-return 1
+redis.call('INCRBY', KEYS[1], ARGV[2])
+return {1}
 """
+)
 
 # KEYS[1] test-account slots taken; ARGV[1] slots given back. Never below zero.
 RELEASE_TEST_LUA = """
@@ -69,29 +96,65 @@ def _texts(values: object) -> tuple[str, ...]:
     return sort_accounts(_text(v) for v in values)
 
 
-class RedisLedger:
-    """The ledger in Redis. It borrows ``client`` (the quota store's) and never closes it."""
+def _socket_timeout(client: object) -> object:
+    # A single-node client keeps its connection settings on its pool, a cluster client on
+    # itself.
+    pool = getattr(client, "connection_pool", None)
+    kwargs = getattr(pool if pool is not None else client, "connection_kwargs", {})
+    return kwargs.get("socket_timeout") if isinstance(kwargs, dict) else None
 
-    def __init__(self, client: redis.asyncio.Redis) -> None:
+
+class RedisLedger:
+    """The ledger in Redis. It borrows ``client`` (the quota store's) and never closes it.
+
+    A claim's deadline is ``wall_clock()`` when it leaves plus the client's socket timeout
+    (how long it waits for a reply) plus ``clock_allowance``; a client without a socket
+    timeout dates no deadline.
+    """
+
+    def __init__(
+        self,
+        client: redis.asyncio.Redis,
+        *,
+        clock_allowance: float = DEFAULT_CLOCK_ALLOWANCE,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self._client = client
+        waits = _socket_timeout(client)
+        self._deadline_span = (
+            float(waits) + clock_allowance if isinstance(waits, int | float) else None
+        )
+        self._wall_clock = wall_clock
         self._claim_edit = client.register_script(CLAIM_EDIT_LUA)
         self._claim_test = client.register_script(CLAIM_TEST_LUA)
         self._release_test = client.register_script(RELEASE_TEST_LUA)
 
-    async def claim_edit(self, app: str, accounts: Collection[str], limit: int) -> EditOutcome:
-        args: list[str | int] = [limit, *sorted(set(accounts))]
+    def _deadline(self) -> str:
+        span = self._deadline_span
+        return "" if span is None else repr(self._wall_clock() + span)
+
+    async def _claim(self, script: AsyncScript, key: str, args: list[str | int]) -> list[object]:
         reply = await redis_call(
-            "ad-account ledger claim", self._claim_edit(keys=[edited_key(app)], args=args)
+            "ad-account ledger claim", script(keys=[key], args=[self._deadline(), *args])
+        )
+        if not isinstance(reply, list) or not reply:
+            raise StoreError("ad-account ledger claim: unexpected reply")
+        if int(reply[0]) == LATE:
+            raise StoreError(
+                "ad-account ledger claim reached Redis after its deadline; nothing was taken"
+            )
+        return reply
+
+    async def claim_edit(self, app: str, accounts: Collection[str], limit: int) -> EditOutcome:
+        reply = await self._claim(
+            self._claim_edit, edited_key(app), [limit, *sorted(set(accounts))]
         )
         admitted, edited, added = reply
-        return EditOutcome(int(admitted) == 1, _texts(edited), _texts(added))
+        return EditOutcome(int(str(admitted)) == 1, _texts(edited), _texts(added))
 
     async def claim_test_accounts(self, app: str, count: int, limit: int) -> bool:
-        keys = [created_slots_key(app)]
-        reply = await redis_call(
-            "ad-account ledger claim", self._claim_test(keys=keys, args=[count, limit])
-        )
-        return int(reply) == 1
+        (taken,) = await self._claim(self._claim_test, created_slots_key(app), [count, limit])
+        return int(str(taken)) == 1
 
     async def release_test_accounts(self, app: str, count: int) -> None:
         keys = [created_slots_key(app)]

@@ -20,6 +20,7 @@ import pytest
 import redis.asyncio
 from aiohttp.test_utils import TestServer
 
+from gateway.adaccounts.redis_ledger import RedisLedger
 from gateway.app import build_gateway_app
 from gateway.errors import StoreError
 from gateway.quota.keys import bucket_key
@@ -194,3 +195,55 @@ async def test_a_redis_clock_ahead_of_the_gateway_is_named_and_counts_nothing(
         assert (await asyncio.wait_for(tolerant.consume([bucket], now), WAIT)).admitted
     finally:
         await behind.close()
+
+
+async def test_ad_account_claims_refused_during_a_stall_take_nothing_after_it(
+    server: RedisServer,
+) -> None:
+    app = unique_app("ledger-stall")
+    opened = RedisStore.from_url(f"{server.url}?{TIMEOUT}")
+    ledger = RedisLedger(opened.client)
+    inspector = redis.asyncio.Redis.from_url(server.url)
+    try:
+        # Two claims at once open two connections, so both stalled claims are sent at once.
+        warm = await asyncio.gather(
+            *(ledger.claim_edit(app, ["urn:li:sponsoredAccount:1"], 5) for _ in range(2))
+        )
+        assert all(outcome.admitted for outcome in warm)
+        await inspector.config_resetstat()
+
+        pause(server)
+        try:
+            results = await asyncio.wait_for(
+                asyncio.gather(
+                    ledger.claim_edit(app, ["urn:li:sponsoredAccount:2"], 5),
+                    ledger.claim_test_accounts(app, 1, 1),
+                    return_exceptions=True,
+                ),
+                WAIT,
+            )
+        finally:
+            resume(server)
+        assert all(isinstance(r, StoreError) for r in results), results
+
+        await until_scripts_run(inspector, len(results))
+        view = await ledger.view(app)
+        assert view.edited == ("urn:li:sponsoredAccount:1",)
+        assert view.test_slots == 0
+    finally:
+        await opened.close()
+        await inspector.aclose()
+
+
+async def test_an_ad_account_claim_dated_by_a_clock_behind_redis_takes_nothing(
+    server: RedisServer,
+) -> None:
+    app = unique_app("ledger-skew")
+    opened = RedisStore.from_url(f"{server.url}?{TIMEOUT}")
+    try:
+        behind = RedisLedger(opened.client, wall_clock=lambda: time.time() - 10)
+        with pytest.raises(StoreError, match="after its deadline; nothing was taken"):
+            await asyncio.wait_for(behind.claim_edit(app, ["urn:li:sponsoredAccount:1"], 5), WAIT)
+        assert (await RedisLedger(opened.client).view(app)).edited == ()
+    finally:
+        await opened.close()

@@ -70,9 +70,13 @@ def forward_headers(headers: CIMultiDictProxy[str], upstream_host: str) -> CIMul
     return out
 
 
+# The length is recomputed by the response. LinkedIn's cookies are dropped: a client's
+# cookie jar would send them back, and the gateway refuses cookies on a request.
+UPSTREAM_ONLY = frozenset({"content-length", "set-cookie"})
+
+
 def response_headers(headers: CIMultiDictProxy[str]) -> CIMultiDict[str]:
-    # The length is recomputed by the streaming response.
-    return end_to_end(headers, frozenset({"content-length"}))
+    return end_to_end(headers, UPSTREAM_ONLY)
 
 
 class Upstream:

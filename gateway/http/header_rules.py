@@ -14,6 +14,8 @@ tidied up:
   reads it, so the bytes checked are not the bytes sent (RFC 9110 §8.4, §15.5.16: 415).
 * a transfer coding other than ``chunked``: the gateway re-frames bodies and would drop it
   (RFC 9112 §6.1: 501 for a transfer coding the server does not understand).
+* ``Cookie``: LinkedIn's own session cookies authenticate a member, so a cookie would be a
+  second credential beside the bearer token the gateway checked. The API reads none.
 """
 
 from __future__ import annotations
@@ -88,6 +90,12 @@ def check_request_headers(headers: CIMultiDictProxy[str], raw_names: Iterable[by
                     reason="repeated_header",
                 )
             seen.add(lower)
+    if "cookie" in headers:
+        raise BadRequest(
+            "Cookies are not accepted: the bearer token in Authorization is the one "
+            "credential the gateway checks and forwards.",
+            reason="cookie_refused",
+        )
     if "content-encoding" in seen:
         raise GatewayError(content_encoding_refusal())
     coding = headers.get("Transfer-Encoding")

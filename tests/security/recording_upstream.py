@@ -66,6 +66,8 @@ class RecordingUpstream:
                 writer.write(
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                     b"x-restli-id: urn:li:sponsoredAccount:900\r\n"
+                    # LinkedIn sets cookies of its own domain on API answers too.
+                    b'Set-Cookie: lidc="b=VB:s=V"; Path=/; Domain=.linkedin.com\r\n'
                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
                 )
                 await writer.drain()

@@ -160,6 +160,33 @@ async def test_a_repeated_header_the_gateway_reads_is_refused(
     assert counted(gateway) == 0
 
 
+@pytest.mark.parametrize("cookie", ["Cookie: li_at=AQEDAR", "cookie: JSESSIONID=ajax:1"])
+async def test_a_cookie_a_second_credential_is_refused(
+    gateway: TestServer, upstream: RecordingUpstream, cookie: str
+) -> None:
+    data = head("GET", FINDER, *standard(), cookie)
+
+    status, headers, body = await exchange(gateway, data)
+
+    assert status == 400, body
+    assert headers["x-gateway-reason"] == "cookie_refused"
+    assert b"AQEDAR" not in body and b"ajax" not in body
+    assert upstream.requests == []
+    assert counted(gateway) == 0
+
+
+async def test_cookies_linkedin_sets_do_not_reach_the_client(
+    gateway: TestServer, upstream: RecordingUpstream
+) -> None:
+    # An SDK keeping a cookie jar would otherwise send them back, and be refused.
+    status, headers, body = await exchange(gateway, head("GET", FINDER, *standard()))
+
+    assert status == 200, body
+    assert len(upstream.requests) == 1
+    assert "set-cookie" not in headers
+    assert headers["x-restli-id"] == "urn:li:sponsoredAccount:900"
+
+
 @pytest.mark.parametrize(
     "spelling", ["X_RestLi_Method: BATCH_DELETE", "Linkedin_Version: 202304", "authorization_: x"]
 )

@@ -15,8 +15,10 @@ phase             what the connection is doing         at the deadline
                                                        ``header_timeout`` after its first
                                                        byte, however the bytes trickle
 ``ACTIVE``        a request is being handled           when its body stalled for
-                                                       ``body_idle_timeout``: the body's
-                                                       reader gets ``RequestTimeout`` (408)
+                                                       ``body_idle_timeout``, or is still
+                                                       coming ``body_timeout`` after its
+                                                       head: the body's reader gets
+                                                       ``RequestTimeout`` (408)
 ``IDLE``          between requests (keep-alive)        closed after ``keepalive_timeout``
 ================  ===================================  ====================================
 
@@ -153,7 +155,15 @@ class GuardedRequestHandler(RequestHandler):
     middle of a request head that started late in the keep-alive interval.
     """
 
-    __slots__ = ("_body", "_deadline", "_deadline_handle", "_gate", "_limits", "_phase")
+    __slots__ = (
+        "_body",
+        "_body_ends",
+        "_deadline",
+        "_deadline_handle",
+        "_gate",
+        "_limits",
+        "_phase",
+    )
 
     def __init__(
         self,
@@ -170,6 +180,9 @@ class GuardedRequestHandler(RequestHandler):
         self._phase: Phase | None = None
         # The body of the newest request parsed on this connection.
         self._body: StreamReader | None = None
+        # When the newest request's body must have arrived whole: a body trickling in one
+        # byte per idle interval must not hold a connection (and a buffer) for ever.
+        self._body_ends = math.inf
         self._deadline = math.inf
         self._deadline_handle: asyncio.TimerHandle | None = None
 
@@ -203,9 +216,10 @@ class GuardedRequestHandler(RequestHandler):
         super().data_received(data)
         if self._request_count != parsed:
             self._body = self._messages[-1][1] if self._messages else None
-            self._enter(Phase.ACTIVE, self._limits.body_idle_timeout)
+            self._body_ends = self._loop.time() + self._limits.body_timeout
+            self._enter(Phase.ACTIVE, self._body_wait())
         elif self._phase is Phase.ACTIVE or body_pending:
-            self._set_deadline(self._limits.body_idle_timeout)
+            self._set_deadline(self._body_wait())
 
     async def finish_response(
         self, request: web.BaseRequest, resp: web.StreamResponse, start_time: float | None
@@ -264,14 +278,24 @@ class GuardedRequestHandler(RequestHandler):
         else:
             self.drop()
 
+    def _body_wait(self) -> float:
+        """Seconds until the body's next deadline: its idle one or its whole one."""
+        whole = self._body_ends - self._loop.time()
+        return max(0.0, min(self._limits.body_idle_timeout, whole))
+
     def _expire_body(self) -> None:
         body = self._body
         # A paused transport means the gateway, not the client, is behind.
         if body is not None and not body.is_eof() and not self._reading_paused:
-            seconds = self._limits.body_idle_timeout
-            body.set_exception(
-                RequestTimeout(f"no byte of the request body arrived for {seconds:g} s")
-            )
+            if self._loop.time() >= self._body_ends:
+                why = (
+                    f"the request body did not arrive whole within {self._limits.body_timeout:g} s"
+                )
+            else:
+                why = (
+                    f"no byte of the request body arrived for {self._limits.body_idle_timeout:g} s"
+                )
+            body.set_exception(RequestTimeout(why))
         self._set_deadline(self._limits.body_idle_timeout)
 
 

@@ -5,6 +5,7 @@ Keys (the ``connections:`` section of gateway.yaml; every one optional)::
     connections:
       header_timeout: 10          # s for a whole request head (from its first byte)
       body_idle_timeout: 30       # s without a byte of a body the gateway waits for -> 408
+      body_timeout: 120           # s for a whole request body, however the bytes trickle -> 408
       keepalive_timeout: 75       # s an idle keep-alive connection is kept
       max: auto                   # open connections on the main listener; auto: from the fd limit
       admin_max: 64               # open connections on the admin listener
@@ -37,9 +38,16 @@ class ConnectionLimits:
     max_connections: int | None = None
     admin_max_connections: int = 64
     accept_error_log_seconds: float = 10.0
+    body_timeout: float = 120.0
 
 
-_SECONDS = ("header_timeout", "body_idle_timeout", "keepalive_timeout", "accept_error_log_seconds")
+_SECONDS = (
+    "header_timeout",
+    "body_idle_timeout",
+    "body_timeout",
+    "keepalive_timeout",
+    "accept_error_log_seconds",
+)
 _COUNTS = ("max", "admin_max")
 KEYS = frozenset(_SECONDS + _COUNTS)
 
@@ -80,6 +88,7 @@ def parse_connections(value: object, fail: Fail) -> ConnectionLimits:
         accept_error_log_seconds=seconds(
             "accept_error_log_seconds", defaults.accept_error_log_seconds
         ),
+        body_timeout=seconds("body_timeout", defaults.body_timeout),
     )
 
 

@@ -11,6 +11,7 @@ fast.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import queue
 import signal
@@ -18,6 +19,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -211,6 +213,39 @@ async def test_a_stalled_form_body_gets_408_and_the_connection_closes(
         writer.close()
 
     assert_refusal(data, 408, "request_timeout", says_close=False)
+
+
+async def test_a_body_trickling_within_its_idle_timeout_still_ends_at_its_whole_deadline(
+    tmp_path: Path, sandbox: TestServer
+) -> None:
+    # One byte every 0.2 s never trips the idle deadline; 200 bytes would take 40 s.
+    limits = {"body_idle_timeout": 1, "body_timeout": 1.5, "header_timeout": 30}
+    async with gateway(tmp_path, str(sandbox.make_url("")), limits) as gw:
+        reader, writer = await connect(gw.port)
+        writer.write(
+            b"POST /oauth/refresh HTTP/1.1\r\nHost: gw\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 200\r\n\r\n"
+        )
+
+        async def trickle() -> None:
+            with contextlib.suppress(ConnectionError):
+                for _ in range(200):
+                    writer.write(b"a")
+                    await writer.drain()
+                    await asyncio.sleep(0.2)
+
+        started = time.monotonic()
+        trickling = asyncio.create_task(trickle())
+        try:
+            data = await asyncio.wait_for(until_closed(reader), BOUND)
+        finally:
+            trickling.cancel()
+            writer.close()
+        took = time.monotonic() - started
+
+    assert_refusal(data, 408, "request_timeout", says_close=False)
+    assert b"did not arrive whole within 1.5 s" in data
+    assert took < 10
 
 
 async def test_a_body_stalling_on_its_way_upstream_gets_408_and_costs_no_quota(

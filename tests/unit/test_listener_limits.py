@@ -35,6 +35,7 @@ def test_without_a_section_the_defaults_hold(tmp_path: Path) -> None:
         max_connections=None,
         admin_max_connections=64,
         accept_error_log_seconds=10.0,
+        body_timeout=120.0,
     )
 
 
@@ -47,8 +48,9 @@ connections:
   max: 100
   admin_max: 3
   accept_error_log_seconds: 60
+  body_timeout: 90
 """
-    assert load(tmp_path, section) == ConnectionLimits(2.5, 4.0, 6.0, 100, 3, 60.0)
+    assert load(tmp_path, section) == ConnectionLimits(2.5, 4.0, 6.0, 100, 3, 60.0, 90.0)
     assert load(tmp_path, "connections: {max: auto}").max_connections is None
 
 
@@ -57,6 +59,7 @@ connections:
     [
         ("connections: {header_timeout: 0}", "connections.header_timeout", "positive number"),
         ("connections: {body_idle_timeout: -1}", "connections.body_idle_timeout", "positive"),
+        ("connections: {body_timeout: 0}", "connections.body_timeout", "positive"),
         ("connections: {keepalive_timeout: .inf}", "connections.keepalive_timeout", "positive"),
         (
             "connections: {accept_error_log_seconds: true}",

@@ -21,6 +21,7 @@ from gateway.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
+from gateway.support.client_session import SessionOwner
 
 # RFC 9110 §7.6.1 hop-by-hop fields, plus what the proxy recomputes itself.
 HOP_BY_HOP = frozenset(
@@ -79,25 +80,20 @@ def response_headers(headers: CIMultiDictProxy[str]) -> CIMultiDict[str]:
     return end_to_end(headers, UPSTREAM_ONLY)
 
 
-class Upstream:
+class Upstream(SessionOwner):
     """One ClientSession to one upstream base URL."""
 
     def __init__(self, base_url: str, *, connect_timeout: float, timeout: float) -> None:
+        super().__init__(aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout))
         self.base_url = base_url.rstrip("/")
         self.host = URL(self.base_url).raw_authority
-        self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout)
-        self._session: aiohttp.ClientSession | None = None
 
-    async def start(self) -> None:
+    def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
         # Bytes pass through untouched: the caller decompresses, not the proxy.
-        self._session = aiohttp.ClientSession(
+        return aiohttp.ClientSession(
             connector=connector, auto_decompress=False, timeout=self._timeout
         )
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
 
     async def forward(
         self,
@@ -112,7 +108,7 @@ class Upstream:
         caller does: a revoked or expired token is evicted from the token cache first, and
         LinkedIn's quota 429 teaches the gateway a limit.
         """
-        assert self._session is not None, "Upstream.start() was not awaited"
+        session = self._started
         # aiohttp's total timeout only runs while it reads from the upstream; writing to a
         # caller that reads slowly is bounded by this deadline on the whole exchange.
         total = self._timeout.total
@@ -122,7 +118,7 @@ class Upstream:
         if isinstance(body, bytes):
             headers["Content-Length"] = str(len(body))
         try:
-            async with self._session.request(
+            async with session.request(
                 request.method,
                 URL(url, encoded=True),
                 headers=headers,
@@ -162,10 +158,10 @@ class Upstream:
 
     async def call(self, method: str, path: str, headers: Mapping[str, str]) -> tuple[int, bytes]:
         """A small non-streaming call (the member lookups): status and body, at most 1 MB."""
-        assert self._session is not None, "Upstream.start() was not awaited"
+        session = self._started
         sent = {**headers, "Host": self.host, "Accept-Encoding": "identity"}
         try:
-            async with self._session.request(
+            async with session.request(
                 method, self.base_url + path, headers=sent, allow_redirects=False
             ) as upstream:
                 return upstream.status, await upstream.content.read(1024 * 1024)

@@ -8,8 +8,9 @@ route is served by one rule; a rule is authorized by something.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
+from typing import TypeVar
 
 from gateway.catalog.routes import pattern_key
 from gateway.catalog.shape import (
@@ -31,6 +32,7 @@ METHOD_ALIASES: Mapping[str, frozenset[RestliMethod]] = MappingProxyType(
 )
 _LITERAL_RE = re.compile(r"^[A-Za-z0-9_.~-]+$")
 _PARAM_RE = re.compile(r"^\{[A-Za-z_][A-Za-z0-9_]*\}$")
+D = TypeVar("D", ProductDraft, PermissionDraft)
 
 
 def _check_duplicates(refs: Iterable[Ref], problems: Problems) -> None:
@@ -115,18 +117,12 @@ def _check_product(
                 "an app-level product grants no OAuth scopes: its permission belongs to the "
                 "application, so this list must be empty",
             )
-        for ref in product.permissions:
-            permission = permissions.get(ref.value)
-            if permission is None:
-                problems.add(ref.path, f"unknown permission {ref.value!r}")
-            elif permission.products is not None and product.name not in {
-                p.value for p in permission.products
-            }:
-                problems.add(
-                    ref.path,
-                    f"permission {ref.value!r} does not list product {product.name!r} "
-                    "in its products",
-                )
+        _check_listed_back(
+            product.permissions,
+            ("product", product.name),
+            ("permission", permissions, lambda permission: permission.products),
+            problems,
+        )
     if product.requires is not None:
         _check_duplicates(product.requires, problems)
         for ref in product.requires:
@@ -165,17 +161,36 @@ def _check_permission(
             join_path(permission.path, "products"),
             "a member permission must be granted by at least one product",
         )
-    for ref in permission.products:
-        product = products.get(ref.value)
-        if product is None:
-            problems.add(ref.path, f"unknown product {ref.value!r}")
-        elif product.permissions is not None and permission.name not in {
-            p.value for p in product.permissions
-        }:
+    _check_listed_back(
+        permission.products,
+        ("permission", permission.name),
+        ("product", products, lambda product: product.permissions),
+        problems,
+    )
+
+
+def _check_listed_back(
+    refs: Iterable[Ref],
+    owner: tuple[str, str],
+    targets: tuple[str, Mapping[str, D], Callable[[D], tuple[Ref, ...] | None]],
+    problems: Problems,
+) -> None:
+    """Each of ``refs``, listed by the ``owner`` (its kind and name), names a target that
+    exists and lists the owner back. ``targets``: their kind, them by name, and the list of
+    a target that should name the owner (None: broken, already reported)."""
+    owner_kind, owner_name = owner
+    target_kind, by_name, listed_by = targets
+    for ref in refs:
+        target = by_name.get(ref.value)
+        if target is None:
+            problems.add(ref.path, f"unknown {target_kind} {ref.value!r}")
+            continue
+        back = listed_by(target)
+        if back is not None and owner_name not in {r.value for r in back}:
             problems.add(
                 ref.path,
-                f"product {ref.value!r} does not list permission {permission.name!r} "
-                "in its permissions",
+                f"{target_kind} {ref.value!r} does not list {owner_kind} {owner_name!r} "
+                f"in its {owner_kind}s",
             )
 
 

@@ -26,6 +26,7 @@ from gateway.quota.model import WINDOW_SECONDS
 from gateway.quota.redis_store import RedisStore
 from gateway.quota.store import QuotaStore
 from gateway.support.metrics import UNMATCHED_CALLS, Metrics
+from gateway.support.periodic_flush import flushing
 
 log = logging.getLogger("gateway")
 
@@ -190,16 +191,5 @@ async def run_flush(
     calls: UnmatchedCalls, clock: Callable[[], float], *, every: float = FLUSH_SECONDS
 ) -> AsyncIterator[None]:
     """Flush every ``every`` seconds while the gateway runs, and once at the end."""
-
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(every)
-            await calls.flush(clock())
-
-    flusher = asyncio.create_task(loop())
-    try:
+    async with flushing(calls.flush, clock, every):
         yield
-    finally:
-        flusher.cancel()
-        await asyncio.gather(flusher, return_exceptions=True)
-        await calls.flush(clock())

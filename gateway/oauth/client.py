@@ -24,6 +24,7 @@ from authlib.oauth2.rfc6749.parameters import (  # type: ignore[import-untyped]
 )
 
 from gateway.oauth.scopes import parse_scopes
+from gateway.support.client_session import SessionOwner
 
 FORM = "application/x-www-form-urlencoded"
 MAX_ANSWER_BYTES = 256 * 1024
@@ -82,21 +83,13 @@ def _whole(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-class LinkedInOAuth:
+class LinkedInOAuth(SessionOwner):
     """One ClientSession to LinkedIn's OAuth host (``base`` like .../oauth/v2)."""
 
     def __init__(self, base: str, discovery_url: str, *, timeout: float) -> None:
+        super().__init__(aiohttp.ClientTimeout(total=timeout))
         self.base = base.rstrip("/")
         self.discovery_url = discovery_url
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: aiohttp.ClientSession | None = None
-
-    async def start(self) -> None:
-        self._session = aiohttp.ClientSession(timeout=self._timeout)
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
 
     def authorization_url(
         self,
@@ -169,9 +162,9 @@ class LinkedInOAuth:
         endpoint: str,
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        assert self._session is not None, "LinkedInOAuth.start() was not awaited"
+        session = self._started
         try:
-            async with self._session.request(
+            async with session.request(
                 method, url, data=body, headers=headers, allow_redirects=False
             ) as resp:
                 raw = await resp.content.read(MAX_ANSWER_BYTES)

@@ -20,6 +20,7 @@ import aiohttp
 from yarl import URL
 
 from gateway.roles.rules import AD_ACCOUNT, ORGANIZATION
+from gateway.support.client_session import SessionOwner
 
 PAGE_SIZE = 100
 MAX_PAGES = 5
@@ -52,26 +53,18 @@ def finder_of(api: str, kind: str) -> tuple[str, dict[str, str]]:
     return FINDERS[("v2" if api == "v2" else "rest", kind)]
 
 
-class RoleLookup:
+class RoleLookup(SessionOwner):
     """One ClientSession for look-ups, to the same upstream the gateway forwards to."""
 
     def __init__(self, base_url: str, *, connect_timeout: float, timeout: float) -> None:
+        super().__init__(aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout))
         self._base = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout)
-        self._session: aiohttp.ClientSession | None = None
-
-    async def start(self) -> None:
-        self._session = aiohttp.ClientSession(timeout=self._timeout)
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
 
     async def page(
         self, api: str, kind: str, authorization: str, version: str | None, start: int
     ) -> Page:
         """One page of the member's role assignments of ``kind``."""
-        assert self._session is not None, "RoleLookup.start() was not awaited"
+        session = self._started
         resource, query = finder_of(api, kind)
         prefix = "v2" if api == "v2" else "rest"
         params = urlencode({**query, "start": str(start), "count": str(PAGE_SIZE)})
@@ -84,7 +77,7 @@ class RoleLookup:
         if prefix == "rest" and version:
             headers["LinkedIn-Version"] = version
         try:
-            async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
+            async with session.get(url, headers=headers, allow_redirects=False) as resp:
                 if resp.status != 200:
                     raise LookupFailed(
                         f"{resource} answered {resp.status}", sent=True, status=resp.status

@@ -221,19 +221,18 @@ def _oauth_error(status: int, error: str, description: str) -> web.Response:
     return json_response({"error": error, "error_description": description}, status=status)
 
 
-def _client_refusal(oauth: SandboxOAuth, form: dict[str, str]) -> web.Response | None:
+async def _client_form(request: web.Request, oauth: SandboxOAuth) -> dict[str, str] | web.Response:
+    """The posted form of a client call, or the error LinkedIn sends when it names no
+    client or a known client with the wrong secret."""
+    posted = await request.post()
+    form = {k: v for k, v in posted.items() if isinstance(v, str)}
     client_id = form.get("client_id", "")
     if not client_id:
         return _oauth_error(400, "invalid_request", "A required parameter client_id is missing")
     known = oauth.clients.get(client_id)
     if known is not None and not secrets.compare_digest(known, form.get("client_secret", "")):
         return _oauth_error(401, "invalid_client", "Client authentication failed")
-    return None
-
-
-async def _form(request: web.Request) -> dict[str, str]:
-    posted = await request.post()
-    return {k: v for k, v in posted.items() if isinstance(v, str)}
+    return form
 
 
 async def _authorization(request: web.Request) -> web.Response:
@@ -280,10 +279,9 @@ async def _authorization(request: web.Request) -> web.Response:
 async def _access_token(request: web.Request) -> web.Response:
     oauth = request.app[SANDBOX_OAUTH]
     oauth.calls["accessToken"] += 1
-    form = await _form(request)
-    refused = _client_refusal(oauth, form)
-    if refused is not None:
-        return refused
+    form = await _client_form(request, oauth)
+    if isinstance(form, web.Response):
+        return form
     grant_type = form.get("grant_type")
     if grant_type == "authorization_code":
         return _exchange_code(request, oauth, form)
@@ -404,10 +402,9 @@ async def _introspect(request: web.Request) -> web.Response:
     if oauth.introspection_status is not None:
         forced = oauth.introspection_status
         return json_response(status_error_body(forced), status=forced)
-    form = await _form(request)
-    refused = _client_refusal(oauth, form)
-    if refused is not None:
-        return refused
+    form = await _client_form(request, oauth)
+    if isinstance(form, web.Response):
+        return form
     issued = oauth.issued(form.get("token", ""))
     if issued is None or issued.client_id != form["client_id"]:
         return json_response({"active": False})
@@ -429,10 +426,9 @@ async def _introspect(request: web.Request) -> web.Response:
 async def _revoke(request: web.Request) -> web.Response:
     oauth = request.app[SANDBOX_OAUTH]
     oauth.calls["revoke"] += 1
-    form = await _form(request)
-    refused = _client_refusal(oauth, form)
-    if refused is not None:
-        return refused
+    form = await _client_form(request, oauth)
+    if isinstance(form, web.Response):
+        return form
     issued = oauth.issued(form.get("token", ""))
     if issued is not None and issued.client_id == form["client_id"]:
         issued.revoked = True

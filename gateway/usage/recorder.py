@@ -26,6 +26,7 @@ from gateway.quota.model import BucketState
 from gateway.settings.usage_alerts import UsageAlerts
 from gateway.support.logs import Fields
 from gateway.support.metrics import Metrics
+from gateway.support.periodic_flush import flushing
 from gateway.usage.alerts import Alerts, Post, session_post
 from gateway.usage.learned import LearnedLimits
 from gateway.usage.ledger import DayBatch, LearnedMark, MemoryUsageLedger, UsageLedger
@@ -141,20 +142,8 @@ async def run_usage(
     """Flush every ``every`` seconds and tell alerts while the gateway runs; a last flush
     at the end. An async generator for ``cleanup_ctx``-style use."""
     alerts = asyncio.create_task(usage.alerts.run(post))
-
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(every)
-            await usage.flush(clock())
-
-    flusher = asyncio.create_task(loop())
-    try:
+    async with flushing(usage.flush, clock, every, stop_with=(alerts,)):
         yield
-    finally:
-        for task in (flusher, alerts):
-            task.cancel()
-        await asyncio.gather(flusher, alerts, return_exceptions=True)
-        await usage.flush(clock())
 
 
 async def usage_tasks(usage: Usage, clock: Callable[[], float]) -> AsyncIterator[None]:

@@ -1,0 +1,33 @@
+"""The one aiohttp session an outbound client keeps from ``start()`` to ``close()``.
+
+aiohttp wants a session made inside the running loop, so it is opened in ``start()``, not
+in ``__init__``; a call before that is a programming error, said by name.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+
+
+class SessionOwner:
+    """Holds ``_timeout`` and the session; a subclass that needs another connector or
+    options overrides ``_open``."""
+
+    def __init__(self, timeout: aiohttp.ClientTimeout) -> None:
+        self._timeout = timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(timeout=self._timeout)
+
+    async def start(self) -> None:
+        self._session = self._open()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    @property
+    def _started(self) -> aiohttp.ClientSession:
+        assert self._session is not None, f"{type(self).__name__}.start() was not awaited"
+        return self._session

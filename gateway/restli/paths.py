@@ -35,6 +35,18 @@ _PCHAR = frozenset(
 # (zero-width, bidi overrides), line/paragraph separators, surrogates, private use,
 # unassigned.
 _BAD_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+# Characters that servers split or rewrite paths on, raw and percent-encoded, with why each
+# is refused.
+_RAW_REFUSED = {
+    "#": "The path contains '#'; fragments are never sent to a server.",
+    "\\": "The path contains a backslash.",
+    ";": "The path contains ';' (matrix parameters are not accepted).",
+}
+_ENCODED_REFUSED = {
+    "/": "The path contains an encoded slash (%2F).",
+    "\\": "The path contains an encoded backslash (%5C).",
+    ";": "The path contains an encoded ';' (%3B).",
+}
 
 
 @dataclass(frozen=True)
@@ -78,12 +90,9 @@ def _ambiguous(message: str) -> BadRequest:
 
 def _check_raw_characters(raw_path: str) -> None:
     for char in raw_path:
-        if char == "#":
-            raise _ambiguous("The path contains '#'; fragments are never sent to a server.")
-        if char == "\\":
-            raise _ambiguous("The path contains a backslash.")
-        if char == ";":
-            raise _ambiguous("The path contains ';' (matrix parameters are not accepted).")
+        refused = _RAW_REFUSED.get(char)
+        if refused is not None:
+            raise _ambiguous(refused)
         if not " " < char < "\x7f":
             raise _ambiguous(
                 f"The path contains a control, space or non-ASCII character (U+{ord(char):04X})."
@@ -98,12 +107,9 @@ def _check_escapes(raw_path: str) -> None:
     for match in _PCT_ESCAPE.finditer(raw_path):
         byte = int(match.group(1), 16)
         char = chr(byte)
-        if char == "/":
-            raise _ambiguous("The path contains an encoded slash (%2F).")
-        if char == "\\":
-            raise _ambiguous("The path contains an encoded backslash (%5C).")
-        if char == ";":
-            raise _ambiguous("The path contains an encoded ';' (%3B).")
+        refused = _ENCODED_REFUSED.get(char)
+        if refused is not None:
+            raise _ambiguous(refused)
         if byte < 0x20 or byte == 0x7F:
             raise _ambiguous(f"The path contains an encoded control character (%{byte:02X}).")
         # RFC 3986 §2.3: unreserved characters are never encoded by a URI producer; an

@@ -129,20 +129,23 @@ def _bar(view: BucketView) -> str:
     )
 
 
-def _counts(counts: dict[str, int], kind: str, empty: str) -> str:
-    if not counts:
+def _list(items: list[str], empty: str) -> str:
+    """``items`` (``<li>`` elements) as a list, or the sentence ``empty`` when there are none."""
+    if not items:
         return f'<p class="none">{escape(empty)}</p>'
-    items = "".join(
+    return f"<ul>{''.join(items)}</ul>"
+
+
+def _counts(counts: dict[str, int], kind: str, empty: str) -> str:
+    items = [
         f'<li class="{kind}" data-reason="{escape(reason)}"><code>{escape(reason)}</code> '
         f'<span class="count">{count}</span></li>'
         for reason, count in counts.items()
-    )
-    return f"<ul>{items}</ul>"
+    ]
+    return _list(items, empty)
 
 
 def _learned(report: AppUsage) -> str:
-    if not report.learned:
-        return '<p class="none">LinkedIn has not throttled this app today.</p>'
     items = []
     for mark in report.learned:
         learned_at = datetime.fromtimestamp(mark.learned_at, tz=UTC)
@@ -152,12 +155,10 @@ def _learned(report: AppUsage) -> str:
             f"<code>{escape(mark.resource)}</code>: {escape(mark.counter)} DAY{who}, "
             f"since {learned_at:%H:%M:%S} UTC, answered by the gateway until 00:00 UTC</li>"
         )
-    return f"<ul>{''.join(items)}</ul>"
+    return _list(items, "LinkedIn has not throttled this app today.")
 
 
 def _windows(report: AppUsage) -> str:
-    if not report.development:
-        return '<p class="none">No Development-tier product with a start date.</p>'
     items = []
     for window in report.development:
         state = (
@@ -171,7 +172,7 @@ def _windows(report: AppUsage) -> str:
             f'{window.since.isoformat()}: <span class="ends">{window.ends.isoformat()}</span> '
             f"({state})</li>"
         )
-    return f"<ul>{''.join(items)}</ul>"
+    return _list(items, "No Development-tier product with a start date.")
 
 
 def _duration(seconds: int) -> str:

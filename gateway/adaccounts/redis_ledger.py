@@ -22,6 +22,7 @@ from gateway.adaccounts.keys import created_ids_key, created_slots_key, edited_k
 from gateway.adaccounts.ledger import EditOutcome, LedgerView
 from gateway.errors import StoreError
 from gateway.quota.redis_errors import redis_call
+from gateway.quota.redis_replies import reply_text
 from gateway.quota.redis_store import DEFAULT_CLOCK_ALLOWANCE
 
 # Both claims start with this: ARGV[1] is the deadline, epoch seconds on Redis's clock
@@ -86,14 +87,10 @@ return left
 """
 
 
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def _texts(values: object) -> tuple[str, ...]:
     if not isinstance(values, list | set | tuple):
         raise StoreError(f"ad-account ledger: unexpected reply of type {type(values).__name__}")
-    return sort_accounts(_text(v) for v in values)
+    return sort_accounts(reply_text(v) for v in values)
 
 
 def _socket_timeout(client: object) -> object:
@@ -171,7 +168,7 @@ class RedisLedger:
             pipe.get(created_slots_key(app))
             pipe.smembers(created_ids_key(app))
             edited, slots, ids = await redis_call("ad-account ledger view", pipe.execute())
-        return LedgerView(_texts(edited), int(_text(slots)) if slots else 0, _texts(ids))
+        return LedgerView(_texts(edited), int(reply_text(slots)) if slots else 0, _texts(ids))
 
     async def reset(self, app: str) -> LedgerView:
         keys = (edited_key(app), created_slots_key(app), created_ids_key(app))
@@ -181,4 +178,4 @@ class RedisLedger:
             pipe.smembers(keys[2])
             pipe.delete(*keys)
             edited, slots, ids, _ = await redis_call("ad-account ledger reset", pipe.execute())
-        return LedgerView(_texts(edited), int(_text(slots)) if slots else 0, _texts(ids))
+        return LedgerView(_texts(edited), int(reply_text(slots)) if slots else 0, _texts(ids))

@@ -23,6 +23,7 @@ from gateway.catalog.unmatched_paths import catalog_families, normalize, path_fa
 from gateway.errors import StoreError
 from gateway.quota.keys import PREFIX, utc_day
 from gateway.quota.model import WINDOW_SECONDS
+from gateway.quota.redis_replies import reply_text
 from gateway.quota.redis_store import RedisStore
 from gateway.quota.store import QuotaStore
 from gateway.support.metrics import UNMATCHED_CALLS, Metrics
@@ -102,17 +103,13 @@ class RedisUnmatchedLedger:
 
     async def day(self, day: int) -> dict[str, int]:
         raw = await self._run(self._client.hgetall(day_key(day)))
-        return {_text(k): int(v) for k, v in raw.items()}
+        return {reply_text(k): int(v) for k, v in raw.items()}
 
     async def _run(self, call: Awaitable[T]) -> T:
         try:
             return await call
         except (RedisError, OSError) as exc:
             raise StoreError(f"unmatched-call tally failed: {type(exc).__name__}: {exc}") from exc
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def unmatched_ledger_for(store: QuotaStore) -> UnmatchedLedger:

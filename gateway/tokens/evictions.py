@@ -17,6 +17,7 @@ import redis.asyncio
 from redis.exceptions import RedisError
 
 from gateway.errors import StoreError
+from gateway.quota.redis_replies import reply_text
 
 log = logging.getLogger("gateway.tokens")
 
@@ -52,7 +53,7 @@ class RedisEvictions:
             await asyncio.sleep(RESUBSCRIBE_SECONDS)
 
     def _deliver(self, data: object, forget: Callable[[str], None]) -> None:
-        text = data.decode() if isinstance(data, bytes) else str(data)
+        text = reply_text(data)
         instance, _, digest = text.partition(":")
         if instance != self.instance and len(digest) == 64:
             forget(digest)

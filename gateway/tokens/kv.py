@@ -15,6 +15,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from gateway.errors import StoreError
 from gateway.quota.redis_errors import redis_call
+from gateway.quota.redis_replies import reply_text
 from gateway.support.ttl_cache import BoundedTTLCache
 
 # What ``claim`` leaves behind: the key was there and has been used.
@@ -126,8 +127,4 @@ class RedisKV:
 
 
 def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bytes):
-        return value.decode()
-    return str(value)
+    return None if value is None else reply_text(value)

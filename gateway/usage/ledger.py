@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 from gateway.errors import StoreError
 from gateway.quota.keys import bucket_key, utc_day
 from gateway.quota.model import Window
+from gateway.quota.redis_replies import reply_text
 from gateway.quota.redis_store import RedisStore
 from gateway.quota.store import QuotaStore
 from gateway.quota.windows import expires_at, ttl_seconds
@@ -180,12 +181,12 @@ class RedisUsageLedger:
         else:
             raw = await self._run("read members", self._client.srandmember(key, MEMBERS_SHOWN))
         members = raw if isinstance(raw, set | list) else ()
-        return tuple(sorted(_text(m) for m in members)), total
+        return tuple(sorted(reply_text(m) for m in members)), total
 
     async def refusals(self, app: str, now: float) -> dict[str, int]:
         key = _key(app, REFUSALS, utc_day(now))
         raw = await self._run("read refusals", self._client.hgetall(key))
-        return {_text(k): int(v) for k, v in raw.items()}
+        return {reply_text(k): int(v) for k, v in raw.items()}
 
     async def learned(self, apps: Sequence[str], now: float) -> dict[str, list[LearnedMark]]:
         day = utc_day(now)
@@ -195,7 +196,7 @@ class RedisUsageLedger:
         replies = await self._run("read learned limits", pipe.execute()) if apps else []
         out: dict[str, list[LearnedMark]] = {}
         for app, raw in zip(apps, replies, strict=True):
-            marks = (LearnedMark.from_field(_text(k), float(v)) for k, v in raw.items())
+            marks = (LearnedMark.from_field(reply_text(k), float(v)) for k, v in raw.items())
             out[app] = [mark for mark in marks if mark is not None]
         return out
 
@@ -214,10 +215,6 @@ def _ttl(day: int, now: float) -> int:
     """Seconds the keys of ``day`` live from ``now``: until a minute past the midnight
     that ends the day (at least one second, for a day that just ended)."""
     return max(int(expires_at(Window.UTC_DAY, day * 86400.0) - now), 1)
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def usage_ledger_for(store: QuotaStore) -> UsageLedger:

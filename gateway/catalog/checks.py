@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -63,11 +64,23 @@ def split_pattern(pattern: str) -> tuple[str, tuple[str, ...]] | str:
     return parts[1], segments
 
 
+@dataclass(frozen=True)
+class _Defined:
+    """What the catalog defines, by name: what its references are checked against."""
+
+    products: Mapping[str, ProductDraft]
+    permissions: Mapping[str, PermissionDraft]
+    roles: frozenset[str]
+
+
 def check_meaning(draft: Draft, problems: Problems) -> None:
     """Add to ``problems`` everything wrong with what the draft's names refer to."""
     products = {p.name: p for p in draft.products}
-    permissions = {p.name: p for p in draft.permissions}
-    role_names = {ref.value for refs in draft.roles.values() for ref in refs}
+    defined = _Defined(
+        products,
+        {p.name: p for p in draft.permissions},
+        frozenset(ref.value for refs in draft.roles.values() for ref in refs),
+    )
 
     for refs in draft.roles.values():
         _check_duplicates(refs, problems)
@@ -93,19 +106,18 @@ def check_meaning(draft: Draft, problems: Problems) -> None:
             )
 
     for product in draft.products:
-        _check_product(product, products, permissions, tier_paths, problems)
+        _check_product(product, defined, tier_paths, problems)
     for permission in draft.permissions:
         _check_permission(permission, products, problems)
 
     route_paths: dict[tuple[str, tuple[str | None, ...]], str] = {}
     for route in draft.routes:
-        _check_route(route, route_paths, products, permissions, role_names, problems)
+        _check_route(route, route_paths, defined, problems)
 
 
 def _check_product(
     product: ProductDraft,
-    products: Mapping[str, ProductDraft],
-    permissions: Mapping[str, PermissionDraft],
+    defined: _Defined,
     tier_paths: Mapping[tuple[str, str], str],
     problems: Problems,
 ) -> None:
@@ -120,7 +132,7 @@ def _check_product(
         _check_listed_back(
             product.permissions,
             ("product", product.name),
-            ("permission", permissions, lambda permission: permission.products),
+            ("permission", defined.permissions, lambda permission: permission.products),
             problems,
         )
     if product.requires is not None:
@@ -128,7 +140,7 @@ def _check_product(
         for ref in product.requires:
             if ref.value == product.name:
                 problems.add(ref.path, "a product cannot require itself")
-            elif ref.value not in products:
+            elif ref.value not in defined.products:
                 problems.add(ref.path, f"unknown product {ref.value!r}")
     if product.tiers is not None:
         _check_duplicates(product.tiers, problems)
@@ -197,9 +209,7 @@ def _check_listed_back(
 def _check_route(
     route: RouteDraft,
     seen: dict[tuple[str, tuple[str | None, ...]], str],
-    products: Mapping[str, ProductDraft],
-    permissions: Mapping[str, PermissionDraft],
-    role_names: set[str],
+    defined: _Defined,
     problems: Problems,
 ) -> None:
     if route.pattern is not None:
@@ -222,15 +232,13 @@ def _check_route(
         problems.add(join_path(route.path, "rules"), "a route needs at least one rule")
     claimed: dict[RestliMethod, str] = {}
     for rule in route.rules:
-        _check_rule(rule, claimed, products, permissions, role_names, problems)
+        _check_rule(rule, claimed, defined, problems)
 
 
 def _check_rule(
     rule: RuleDraft,
     claimed: dict[RestliMethod, str],
-    products: Mapping[str, ProductDraft],
-    permissions: Mapping[str, PermissionDraft],
-    role_names: set[str],
+    defined: _Defined,
     problems: Problems,
 ) -> None:
     if rule.methods is not None:
@@ -255,12 +263,12 @@ def _check_rule(
     if rule.permissions is not None:
         _check_duplicates(rule.permissions, problems)
         for ref in rule.permissions:
-            if ref.value not in permissions:
+            if ref.value not in defined.permissions:
                 problems.add(ref.path, f"unknown permission {ref.value!r}")
     if rule.app_products is not None:
         _check_duplicates(rule.app_products, problems)
         for ref in rule.app_products:
-            product = products.get(ref.value)
+            product = defined.products.get(ref.value)
             if product is None:
                 problems.add(ref.path, f"unknown product {ref.value!r}")
             elif product.app_level is False:
@@ -273,7 +281,7 @@ def _check_rule(
     if rule.roles is not None:
         _check_duplicates(rule.roles, problems)
         for ref in rule.roles:
-            if ref.value not in role_names:
+            if ref.value not in defined.roles:
                 problems.add(ref.path, f"unknown role {ref.value!r} (not listed under roles)")
 
 

@@ -9,19 +9,15 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from gateway.adaccounts.factory import ledger_for
 from gateway.admin import build_admin_app
-from gateway.catalog.unmatched import UnmatchedCalls, unmatched_ledger_for
+from gateway.backends import Backends
+from gateway.catalog.unmatched import UnmatchedCalls
 from gateway.catalog.unmatched_context import unmatched_context
 from gateway.http.handler import handle
 from gateway.http.public_bodies import PUBLIC_BODIES, PublicBodies
 from gateway.http.request_id import stamp
 from gateway.oauth.routes import add_oauth_routes
-from gateway.quota.factory import open_store
-from gateway.quota.local_fallback import LocalFallback
-from gateway.quota.redis_store import RedisStore
 from gateway.quota.store import QuotaStore
-from gateway.roles.cache import role_cache_for
 from gateway.roles.enforce import role_lookup_context
 from gateway.runtime import RUNTIME, Clock, Runtime
 from gateway.sandbox.app import make_sandbox_app
@@ -35,7 +31,6 @@ from gateway.upstream import Upstream
 from gateway.usage.context import usage_context, usage_for
 from gateway.webhooks import receiver
 from gateway.webhooks.delivery import webhook_delivery_context
-from gateway.webhooks.queue import queue_for
 
 SANDBOX = "sandbox"
 UPSTREAM_BASE = web.AppKey("upstream_base", str)
@@ -80,25 +75,30 @@ def _runtime_context(
             timeout=settings.upstream_timeout,
         )
         await upstream.start()
-        quota_store = store if store is not None else open_store(settings.store)
-        if settings.on_store_error is OnStoreError.LOCAL and isinstance(quota_store, RedisStore):
-            quota_store.fallback = LocalFallback(settings.replicas)
+        backends = Backends.of(store) if store is not None else Backends.open(settings.store)
+        if settings.on_store_error is OnStoreError.LOCAL:
+            backends.keep_local_allowance(settings.replicas)
         metrics = Metrics(settings.apps)
         identity = await start_identity(
-            settings, quota_store, upstream, metrics, base if sandbox_runner else None
+            settings,
+            backends.store,
+            backends.redis,
+            upstream,
+            metrics,
+            base if sandbox_runner else None,
         )
         app[RUNTIME] = Runtime(
             settings=settings,
             identity=identity,
-            store=quota_store,
+            store=backends.store,
             upstream=upstream,
             metrics=metrics,
             clock=clock,
-            ad_accounts=ledger_for(quota_store),
-            webhook_queue=queue_for(quota_store),
-            role_cache=role_cache_for(quota_store),
-            usage=usage_for(settings, quota_store, metrics),
-            unmatched=UnmatchedCalls(settings.catalog, unmatched_ledger_for(quota_store), metrics),
+            ad_accounts=backends.ad_account_ledger(),
+            webhook_queue=backends.webhook_queue(),
+            role_cache=backends.role_cache(),
+            usage=usage_for(settings, backends.usage_ledger(), metrics),
+            unmatched=UnmatchedCalls(settings.catalog, backends.unmatched_ledger(), metrics),
         )
         refresher = (
             asyncio.create_task(refresh_periodically(metrics)) if metrics.multiprocess else None
@@ -111,7 +111,7 @@ def _runtime_context(
             await identity.close()
             await upstream.close()
             if store is None:
-                await quota_store.close()
+                await backends.close()
             if sandbox_runner is not None:
                 await sandbox_runner.cleanup()
 

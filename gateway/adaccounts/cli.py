@@ -9,12 +9,12 @@ import sys
 from typing import Any
 
 from gateway.adaccounts.accounts import account_urn
-from gateway.adaccounts.factory import ledger_for
 from gateway.adaccounts.ledger import LedgerView
 from gateway.adaccounts.rules import ad_account_rules
+from gateway.backends import Backends
 from gateway.catalog.model import AdAccountRules
 from gateway.errors import ConfigError, StoreError
-from gateway.quota.factory import open_store
+from gateway.quota.schemes import is_shared
 from gateway.settings.loader import load_settings
 from gateway.settings.model import Settings
 
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         known = ", ".join(sorted(settings.apps)) or "none"
         print(f"error: unknown app {args.app!r} (apps: {known})", file=sys.stderr)
         return 1
-    if settings.store.startswith("memory://"):
+    if not is_shared(settings.store):
         print(
             f"error: the store is {settings.store}: each gateway process keeps its own ledger "
             "in memory, gone when it stops; configure a redis:// store to share, keep and "
@@ -74,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(settings: Settings, app: str, action: str, *, confirm: bool) -> int:
-    store = open_store(settings.store)
-    ledger = ledger_for(store)
+    backends = Backends.open(settings.store)
+    ledger = backends.ad_account_ledger()
     rules = ad_account_rules(settings.apps[app], settings.catalog)
     try:
         if confirm:
@@ -89,7 +89,7 @@ async def _run(settings: Settings, app: str, action: str, *, confirm: bool) -> i
         return 1
     finally:
         with contextlib.suppress(StoreError):
-            await store.close()
+            await backends.close()
     sys.stdout.write(render(app, view, rules, reset=action == "reset"))
     return 0
 

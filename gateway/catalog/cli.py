@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from gateway.errors import ConfigError
+from gateway.quota.schemes import is_shared
 
 COMMAND = "catalog"
 
@@ -66,7 +67,7 @@ def _unmatched(config: str | None) -> int:
     # The operator's wall clock picks "today"; the gateway counts in UTC days.
     day = utc_day(time.time())
     try:
-        if settings.store.startswith(("redis://", "rediss://", "unix://")):
+        if is_shared(settings.store):
             report = asyncio.run(read_from_store(settings.store, day))
         elif settings.admin_listen is not None:
             report = fetch_from_admin(settings.admin_listen, settings.guards.admin_token)

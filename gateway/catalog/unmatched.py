@@ -24,8 +24,6 @@ from gateway.errors import StoreError
 from gateway.quota.keys import PREFIX, utc_day
 from gateway.quota.model import WINDOW_SECONDS
 from gateway.quota.redis_replies import reply_text
-from gateway.quota.redis_store import RedisStore
-from gateway.quota.store import QuotaStore
 from gateway.support.metrics import UNMATCHED_CALLS, Metrics
 from gateway.support.periodic_flush import flushing
 
@@ -110,13 +108,6 @@ class RedisUnmatchedLedger:
             return await call
         except (RedisError, OSError) as exc:
             raise StoreError(f"unmatched-call tally failed: {type(exc).__name__}: {exc}") from exc
-
-
-def unmatched_ledger_for(store: QuotaStore) -> UnmatchedLedger:
-    """A Redis store's tally shares its client; any other store gets this process's."""
-    if isinstance(store, RedisStore):
-        return RedisUnmatchedLedger(store.client)
-    return MemoryUnmatchedLedger()
 
 
 class UnmatchedCalls:

@@ -3,34 +3,31 @@ replica adds to, or the admin listener of a gateway on a memory:// store."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import urllib.request
 
-import redis.asyncio
 from redis.exceptions import RedisError
 
-from gateway.catalog.unmatched import RedisUnmatchedLedger
+from gateway.backends import Backends
 from gateway.catalog.unmatched_context import unmatched_report
 from gateway.errors import StoreError
-from gateway.quota.redis_store import split_timeouts
 from gateway.settings.model import HostPort
 
 TIMEOUT_SECONDS = 5.0
 
 
 async def read_from_store(url: str, day: int) -> dict[str, object]:
-    """The day's tally straight from Redis (the store URL's own parameters stripped)."""
-    client = redis.asyncio.Redis.from_url(
-        split_timeouts(url).url,
-        socket_timeout=TIMEOUT_SECONDS,
-        socket_connect_timeout=TIMEOUT_SECONDS,
-    )
+    """The day's tally straight from the shared store (one Redis, a Cluster or Sentinels),
+    opened as ``serve`` opens it."""
+    backends = Backends.open(url)
     try:
-        tally = await RedisUnmatchedLedger(client).day(day)
+        tally = await backends.unmatched_ledger().day(day)
     except (StoreError, RedisError) as exc:
         raise OSError(str(exc)) from exc
     finally:
-        await client.aclose()
+        with contextlib.suppress(StoreError):
+            await backends.close()
     return unmatched_report(day, tally)
 
 

@@ -16,15 +16,15 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from gateway.quota.memory import MemoryStore
 from gateway.quota.redis_store import RedisStore, split_timeouts
 from gateway.quota.resp_client import endpoint_from_url
-from gateway.quota.store import QuotaStore
-from gateway.quota.topology import (
+from gateway.quota.schemes import (
     CLUSTER_SCHEME,
+    MEMORY_SCHEME,
     SENTINEL_SCHEME,
-    parse_cluster_url,
-    parse_sentinel_url,
+    SHARED_SCHEMES,
+    scheme_of,
 )
-
-REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
+from gateway.quota.store import QuotaStore
+from gateway.quota.topology import parse_cluster_url, parse_sentinel_url
 
 
 def open_store(url: str) -> QuotaStore:
@@ -33,8 +33,8 @@ def open_store(url: str) -> QuotaStore:
     here: the first operation (or ``ping``) does.
     """
     check_store_url(url)
-    scheme = urlsplit(url).scheme.lower()
-    if scheme == "memory":
+    scheme = scheme_of(url)
+    if scheme == MEMORY_SCHEME:
         return MemoryStore()
     if scheme == CLUSTER_SCHEME:
         return open_cluster_store(url)
@@ -99,10 +99,10 @@ def check_store_url(url: str) -> None:
     refuse, parsing it exactly as they do and connecting nowhere; the message never
     carries the URL's password. ``check-config`` and the loader use it.
     """
-    scheme = urlsplit(url).scheme.lower()
-    if scheme == "memory":
+    scheme = scheme_of(url)
+    if scheme == MEMORY_SCHEME:
         return
-    if scheme not in REDIS_SCHEMES | {CLUSTER_SCHEME, SENTINEL_SCHEME}:
+    if scheme not in SHARED_SCHEMES:
         raise ValueError(
             f"unknown store scheme {scheme!r} in {_without_password(url)!r}: use memory://, "
             "redis://host:port/db, redis+cluster://host:port,host:port or "

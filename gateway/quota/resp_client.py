@@ -22,6 +22,7 @@ from typing import cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from gateway.quota.resp import ProtocolError, Reply, ReplyError, ReplyParser, encode_command
+from gateway.quota.schemes import SINGLE_REDIS_SCHEMES
 
 DEFAULT_PORT = 6379
 # Query parameters the client understands; any other makes ``endpoint_from_url`` decline
@@ -80,7 +81,7 @@ def endpoint_from_url(url: str) -> Endpoint | None:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    if scheme not in {"redis", "rediss", "unix"} or not set(query) <= KNOWN_QUERY:
+    if scheme not in SINGLE_REDIS_SCHEMES or not set(query) <= KNOWN_QUERY:
         return None
     if scheme != "rediss" and any(name.startswith("ssl_") for name in query):
         return None

@@ -15,9 +15,8 @@ from urllib.parse import parse_qsl, unquote
 
 from gateway.quota.redis_store import StoreURL, split_timeouts
 from gateway.quota.resp_client import DEFAULT_PORT
+from gateway.quota.schemes import CLUSTER_SCHEME, SENTINEL_SCHEME
 
-CLUSTER_SCHEME = "redis+cluster"
-SENTINEL_SCHEME = "redis+sentinel"
 DEFAULT_SENTINEL_PORT = 26379
 _OWN = frozenset({"socket_timeout", "connect_timeout", "clock_allowance"})
 

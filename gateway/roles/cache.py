@@ -14,7 +14,6 @@ import redis.asyncio
 
 from gateway.quota.keys import bucket_key
 from gateway.quota.redis_errors import redis_call
-from gateway.quota.redis_store import RedisStore
 from gateway.support.ttl_cache import BoundedTTLCache
 
 Roles = dict[str, frozenset[str]]
@@ -97,10 +96,3 @@ class RedisRoleCache:
         await redis_call(
             "role cache", self._client.set(cache_key(app, member, kind), _encode(roles), px=millis)
         )
-
-
-def role_cache_for(store: object) -> RoleCache:
-    """The cache sharing the quota store's backend: Redis when it is Redis, else memory."""
-    if isinstance(store, RedisStore):
-        return RedisRoleCache(store.client)
-    return MemoryRoleCache()

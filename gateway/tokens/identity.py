@@ -7,11 +7,12 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 
+import redis.asyncio
+
 from gateway.oauth.client import LinkedInOAuth
 from gateway.oauth.config import discovery_url, oauth_base
 from gateway.oauth.discovery import OpenIdProvider
 from gateway.oauth.flow import OAuthFlow
-from gateway.quota.redis_store import RedisStore
 from gateway.quota.store import QuotaStore
 from gateway.settings.model import Settings
 from gateway.support.metrics import Metrics
@@ -45,6 +46,7 @@ class Identity:
 async def start_identity(
     settings: Settings,
     store: QuotaStore,
+    shared: redis.asyncio.Redis | None,
     upstream: Upstream,
     metrics: Metrics,
     sandbox_base: str | None,
@@ -64,8 +66,8 @@ async def start_identity(
     # Pending flows never share a bound with tokens: a flood of states evicts only states.
     states: SharedKV = MemoryKV(settings.public.oauth_state_entries)
     evictions: RedisEvictions | None = None
-    if isinstance(store, RedisStore):
-        kv, evictions = RedisKV(store.client), RedisEvictions(store.client)
+    if shared is not None:
+        kv, evictions = RedisKV(shared), RedisEvictions(shared)
         states = kv
     cache = TokenCache(kv, settings.oauth, metrics, evictions)
     budget = IntrospectionBudget(settings.guards.introspection_limit)

@@ -6,16 +6,15 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from gateway.quota.store import QuotaStore
 from gateway.runtime import RUNTIME
 from gateway.settings.model import Settings
 from gateway.support.metrics import Metrics
-from gateway.usage.ledger import usage_ledger_for
+from gateway.usage.ledger import UsageLedger
 from gateway.usage.recorder import Usage, usage_tasks
 
 
-def usage_for(settings: Settings, store: QuotaStore, metrics: Metrics) -> Usage:
-    return Usage(usage_ledger_for(store), metrics, settings.usage_alerts, tuple(settings.apps))
+def usage_for(settings: Settings, ledger: UsageLedger, metrics: Metrics) -> Usage:
+    return Usage(ledger, metrics, settings.usage_alerts, tuple(settings.apps))
 
 
 async def usage_context(app: web.Application) -> AsyncIterator[None]:

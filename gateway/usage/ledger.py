@@ -20,8 +20,6 @@ from gateway.errors import StoreError
 from gateway.quota.keys import bucket_key, utc_day
 from gateway.quota.model import Window
 from gateway.quota.redis_replies import reply_text
-from gateway.quota.redis_store import RedisStore
-from gateway.quota.store import QuotaStore
 from gateway.quota.windows import expires_at, ttl_seconds
 
 T = TypeVar("T")
@@ -215,10 +213,3 @@ def _ttl(day: int, now: float) -> int:
     """Seconds the keys of ``day`` live from ``now``: until a minute past the midnight
     that ends the day (at least one second, for a day that just ended)."""
     return max(int(expires_at(Window.UTC_DAY, day * 86400.0) - now), 1)
-
-
-def usage_ledger_for(store: QuotaStore) -> UsageLedger:
-    """A Redis store's ledger shares its client; any other store gets one of this process."""
-    if isinstance(store, RedisStore):
-        return RedisUsageLedger(store.client)
-    return MemoryUsageLedger()

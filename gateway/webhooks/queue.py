@@ -28,7 +28,6 @@ import redis.asyncio
 
 from gateway.quota.keys import bucket_key
 from gateway.quota.redis_errors import redis_call
-from gateway.quota.redis_store import RedisStore
 from gateway.webhooks.notifications import Notification
 
 # LinkedIn retries an unacknowledged push every 5 minutes for 8 hours (webhook docs); a day
@@ -218,10 +217,3 @@ class RedisWebhookQueue:
 
     async def pending(self, app: str) -> int:
         return int(await redis_call("webhook queue", self._client.hlen(queue_keys(app)[1])))
-
-
-def queue_for(store: object) -> WebhookQueue:
-    """The queue sharing the quota store's backend: Redis when it is Redis, else memory."""
-    if isinstance(store, RedisStore):
-        return RedisWebhookQueue(store.client)
-    return MemoryWebhookQueue()

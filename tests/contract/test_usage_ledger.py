@@ -10,6 +10,7 @@ import fakeredis
 import pytest
 import redis.asyncio
 
+from gateway.backends import Backends
 from gateway.quota.keys import utc_day
 from gateway.quota.redis_store import RedisStore
 from gateway.usage.ledger import (
@@ -19,7 +20,6 @@ from gateway.usage.ledger import (
     MemoryUsageLedger,
     RedisUsageLedger,
     UsageLedger,
-    usage_ledger_for,
 )
 from tests.redis_server import PATIENT, unique_app, with_query
 
@@ -54,7 +54,7 @@ async def ledgers(request: pytest.FixtureRequest) -> AsyncIterator[Ledgers]:
         url: str = request.getfixturevalue("redis_url")
         store = RedisStore.from_url(with_query(url, PATIENT))
         client = store.client
-    one, two = usage_ledger_for(store), usage_ledger_for(store)
+    one, two = Backends.of(store).usage_ledger(), Backends.of(store).usage_ledger()
     assert isinstance(one, RedisUsageLedger)
     try:
         yield Ledgers(kind, app, one, two, client)

@@ -18,7 +18,6 @@ from gateway.webhooks.queue import (
     MemoryWebhookQueue,
     RedisWebhookQueue,
     WebhookQueue,
-    queue_for,
 )
 from tests.redis_server import PATIENT, unique_app, with_query
 
@@ -134,8 +133,3 @@ async def test_queue_keys_expire(subject: Subject) -> None:
     ttl = await subject.client.ttl(f"lgw:{{{subject.app}}}:wh_items")
     assert QUEUE_SECONDS - 10 < ttl <= QUEUE_SECONDS
 
-
-def test_queue_for_follows_the_store() -> None:
-    assert isinstance(queue_for(object()), MemoryWebhookQueue)
-    store = RedisStore(fakeredis.FakeAsyncRedis())
-    assert isinstance(queue_for(store), RedisWebhookQueue)

@@ -15,10 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.adaccounts.factory import ledger_for
 from gateway.adaccounts.keys import persistent_keys
-from gateway.quota.factory import open_store
-from gateway.quota.redis_store import RedisStore
+from gateway.backends import Backends
 from tests.functional.cli_process import clean_env, run_cli
 from tests.redis_server import PATIENT, unique_app, with_query
 
@@ -49,25 +47,25 @@ async def ledger_app(redis_url: str, tmp_path: Path) -> AsyncIterator[tuple[str,
     """An app with two edited ad accounts in Redis, and a config naming it."""
     app = unique_app("ads")
     store_url = with_query(redis_url, PATIENT)
-    store = open_store(store_url)
-    assert isinstance(store, RedisStore)
-    ledger = ledger_for(store)
+    backends = Backends.open(store_url)
+    assert backends.redis is not None
+    ledger = backends.ad_account_ledger()
     try:
         assert (await ledger.claim_edit(app, ["500002", "17"], 5)).admitted
         config = tmp_path / "ads.yaml"
         config.write_text(config_text(app, store_url), encoding="utf-8")
         yield app, str(config)
     finally:
-        await store.client.delete(*persistent_keys(app))
-        await store.close()
+        await backends.redis.delete(*persistent_keys(app))
+        await backends.close()
 
 
 async def edited(redis_url: str, app: str) -> tuple[str, ...]:
-    store = open_store(redis_url)
+    backends = Backends.open(redis_url)
     try:
-        return (await ledger_for(store).view(app)).edited
+        return (await backends.ad_account_ledger().view(app)).edited
     finally:
-        await store.close()
+        await backends.close()
 
 
 def test_list_reads_without_any_app_secret(ledger_app: tuple[str, str]) -> None:

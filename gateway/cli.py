@@ -276,6 +276,12 @@ async def _run(
     from gateway.runtime import RUNTIME
 
     log = logging.getLogger("gateway")
+    # Before the sockets listen: a stop asked for while starting drains once started,
+    # instead of killing a process that already accepts connections.
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     if worker is None:
         settings, main_sock, admin_sock = await _listeners(settings, config, overrides, log)
     else:
@@ -312,10 +318,6 @@ async def _run(
     base = mask_url(gateway_app[UPSTREAM_BASE])
     if worker is None:
         _announce(settings, listen, admin_sock, f"upstream {{}} at {base}", loop_name(loop))
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
     if worker is not None:
         worker.accept_stop_signals(loop)
         worker.serving()

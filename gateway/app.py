@@ -9,16 +9,18 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from gateway.admin import build_admin_app
+from gateway.adaccounts.gate import AdAccountGate
 from gateway.backends import Backends
-from gateway.catalog.unmatched import UnmatchedCalls
-from gateway.catalog.unmatched_context import unmatched_context
+from gateway.catalog.unmatched import UnmatchedCalls, run_flush
+from gateway.http import webhook_routes
+from gateway.http.admin import build_admin_app
 from gateway.http.handler import handle
+from gateway.http.oauth_routes import add_oauth_routes
 from gateway.http.public_bodies import PUBLIC_BODIES, PublicBodies
 from gateway.http.request_id import stamp
-from gateway.oauth.routes import add_oauth_routes
+from gateway.quota.charging import Charging
 from gateway.quota.store import QuotaStore
-from gateway.roles.enforce import role_lookup_context
+from gateway.roles.enforce import RoleEnforcement, role_lookups
 from gateway.runtime import RUNTIME, Clock, Runtime
 from gateway.sandbox.app import make_sandbox_app
 from gateway.server.listener import connection_caps, start_guarded_site
@@ -28,9 +30,8 @@ from gateway.support.logs import guard_server_logger
 from gateway.support.metrics import Metrics, refresh_periodically
 from gateway.tokens.identity import start_identity
 from gateway.upstream import Upstream
-from gateway.usage.context import usage_context, usage_for
-from gateway.webhooks import receiver
-from gateway.webhooks.delivery import webhook_delivery_context
+from gateway.usage.recorder import Usage, usage_tasks
+from gateway.webhooks.delivery import webhook_delivery
 
 SANDBOX = "sandbox"
 UPSTREAM_BASE = web.AppKey("upstream_base", str)
@@ -48,13 +49,22 @@ def build_gateway_app(
     app.on_response_prepare.append(stamp)
     app[PUBLIC_BODIES] = PublicBodies(settings.public.public_body_reads)
     app.cleanup_ctx.append(_runtime_context(settings, clock, store))
-    app.cleanup_ctx.append(role_lookup_context)
-    app.cleanup_ctx.append(webhook_delivery_context)
-    app.cleanup_ctx.append(usage_context)
-    app.cleanup_ctx.append(unmatched_context)
+    # What runs beside the request path, each given only what it works with.
+    app.cleanup_ctx.append(
+        _with_runtime(lambda r: role_lookups(r.roles, r.settings, r.upstream.base_url))
+    )
+    app.cleanup_ctx.append(
+        _with_runtime(
+            lambda r: webhook_delivery(
+                r.webhook_queue, r.settings.apps, r.clock, r.metrics, r.webhook_wakeup
+            )
+        )
+    )
+    app.cleanup_ctx.append(_with_runtime(lambda r: usage_tasks(r.usage, r.clock)))
+    app.cleanup_ctx.append(_with_runtime(lambda r: run_flush(r.unmatched, r.clock)))
     # LinkedIn's webhook calls to the app, fronted here (gateway.webhooks).
-    app.router.add_get("/webhooks/{app}", receiver.challenge)
-    app.router.add_post("/webhooks/{app}", receiver.push)
+    app.router.add_get("/webhooks/{app}", webhook_routes.challenge)
+    app.router.add_post("/webhooks/{app}", webhook_routes.push)
     add_oauth_routes(app)
     app.router.add_route("*", "/{tail:.*}", handle)
     return app
@@ -79,13 +89,10 @@ def _runtime_context(
         if settings.on_store_error is OnStoreError.LOCAL:
             backends.keep_local_allowance(settings.replicas)
         metrics = Metrics(settings.apps)
+        usage = Usage(backends.usage_ledger(), metrics, settings.usage_alerts, tuple(settings.apps))
+        charging = Charging(backends.store, settings.on_store_error, metrics, usage, settings.apps)
         identity = await start_identity(
-            settings,
-            backends.store,
-            backends.redis,
-            upstream,
-            metrics,
-            base if sandbox_runner else None,
+            settings, charging, backends.redis, upstream, metrics, base if sandbox_runner else None
         )
         app[RUNTIME] = Runtime(
             settings=settings,
@@ -94,10 +101,19 @@ def _runtime_context(
             upstream=upstream,
             metrics=metrics,
             clock=clock,
-            ad_accounts=backends.ad_account_ledger(),
+            charging=charging,
+            ad_accounts=AdAccountGate(
+                backends.ad_account_ledger(), settings.on_store_error, metrics
+            ),
+            roles=RoleEnforcement(
+                settings.catalog,
+                backends.role_cache(),
+                settings.role_cache_seconds,
+                charging,
+                metrics,
+            ),
+            usage=usage,
             webhook_queue=backends.webhook_queue(),
-            role_cache=backends.role_cache(),
-            usage=usage_for(settings, backends.usage_ledger(), metrics),
             unmatched=UnmatchedCalls(settings.catalog, backends.unmatched_ledger(), metrics),
         )
         refresher = (
@@ -114,6 +130,17 @@ def _runtime_context(
                 await backends.close()
             if sandbox_runner is not None:
                 await sandbox_runner.cleanup()
+
+    return context
+
+
+def _with_runtime(
+    run: Callable[[Runtime], AsyncIterator[None]],
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup context that runs ``run`` with the runtime the first context built."""
+
+    def context(app: web.Application) -> AsyncIterator[None]:
+        return run(app[RUNTIME])
 
     return context
 

@@ -271,8 +271,8 @@ async def _run(
     handler: logging.Handler,
     worker: WorkerRole | None = None,
 ) -> None:
-    from gateway.admin import WORKERS_READY
     from gateway.app import SANDBOX, UPSTREAM_BASE, build_admin_app, build_gateway_app
+    from gateway.http.admin import WORKERS_READY
     from gateway.runtime import RUNTIME
 
     log = logging.getLogger("gateway")

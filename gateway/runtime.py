@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from gateway.adaccounts.ledger import AdAccountLedger, MemoryLedger
+from gateway.adaccounts.gate import AdAccountGate
 from gateway.catalog.unmatched import UnmatchedCalls
 from gateway.policy.decide import Decision
 from gateway.policy.development_window import OncePerDay, ProductWindow
+from gateway.quota.charging import Charging
 from gateway.quota.store import QuotaStore
 from gateway.restli.facts import RequestFacts
-from gateway.roles.cache import MemoryRoleCache, RoleCache
-from gateway.roles.lookup import RoleLookup
+from gateway.roles.enforce import RoleEnforcement
 from gateway.settings.model import Settings
 from gateway.support.memo import Memo
 from gateway.support.metrics import Metrics
@@ -38,27 +38,28 @@ class Runtime:
     upstream: Upstream
     metrics: Metrics
     clock: Clock
-    draining: bool = False
+    # Every consume and refund of the request path, with what store failures do.
+    charging: Charging
     # Ad accounts each app has edited and test accounts it created (Advertising Development).
-    ad_accounts: AdAccountLedger = field(default_factory=MemoryLedger)
+    ad_accounts: AdAccountGate
+    # Member roles (apps with enforce_roles): cached look-ups, and the look-up client.
+    roles: RoleEnforcement
+    # Usage facts for the admin page: members, refusals, learned limits, near-limit events.
+    usage: Usage
+    draining: bool = False
     # Verified webhook notifications awaiting delivery, and the worker's wake-up call.
     webhook_queue: WebhookQueue = field(default_factory=MemoryWebhookQueue)
     webhook_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
-    # Member roles (apps with enforce_roles): cached look-ups, and the look-up client.
-    role_cache: RoleCache = field(default_factory=MemoryRoleCache)
-    role_lookup: RoleLookup | None = None
-    # Development-window notices already logged today.
-    notices: OncePerDay = field(default_factory=OncePerDay)
+    # Development-window warnings already logged today, per app and product.
+    window_warnings: OncePerDay = field(default_factory=OncePerDay)
     # Results of the pure steps for repeated calls: classification of body-less requests,
     # and route match plus decision for the same facts and token.
     classified: Memo[Hashable, RequestFacts] = field(default_factory=lambda: Memo(MEMO_SIZE))
     decided: Memo[Hashable, Decision] = field(default_factory=lambda: Memo(MEMO_SIZE))
-    # Development-window notices per app and UTC day.
-    noticed: Memo[Hashable, tuple[tuple[ProductWindow, ...], dict[str, str]]] = field(
+    # Development-window notice headers per app and UTC day.
+    window_notices: Memo[Hashable, tuple[tuple[ProductWindow, ...], dict[str, str]]] = field(
         default_factory=lambda: Memo(MEMO_SIZE)
     )
-    # Usage facts for the admin page: members, refusals, learned limits, near-limit events.
-    usage: Usage = field(default_factory=Usage)
     # Calls no catalog route matched: logged once a day per path, tallied for the operator.
     unmatched: UnmatchedCalls = field(default_factory=UnmatchedCalls)
 

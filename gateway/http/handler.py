@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from aiohttp import web
 
-from gateway.adaccounts.gate import NOTHING_HELD, hold, settle
+from gateway.adaccounts.gate import NO_SLOTS, TestSlots
 from gateway.adaccounts.rules import AdAccountClaim, claim_for, write_rules
 from gateway.catalog.routes import MethodNotServed, resolve_route
 from gateway.catalog.unmatched_context import note_unmatched
@@ -41,7 +41,6 @@ from gateway.policy.development_window import (
 )
 from gateway.policy.versions import deprecation_headers
 from gateway.quota.buckets import quota_buckets
-from gateway.quota.charging import charge, refund
 from gateway.quota.headers import rate_limit_headers
 from gateway.quota.keys import utc_day
 from gateway.quota.model import BucketSpec, QuotaOutcome
@@ -55,7 +54,7 @@ from gateway.restli.classify import (
 )
 from gateway.restli.facts import RequestFacts
 from gateway.restli.served import not_served_refusal, served_facts
-from gateway.roles.enforce import RoleCheck, check_roles, wants_body
+from gateway.roles.enforce import RoleCheck, wants_body
 from gateway.runtime import RUNTIME, Runtime
 from gateway.settings.model import AppConfig
 from gateway.support import metrics
@@ -134,7 +133,7 @@ async def _serve(request: web.Request, runtime: Runtime, outcome: Outcome) -> we
     expired = expiry_refusal(windows, decision.products, settings.on_development_expiry, {})
     if expired is not None and not waive(runtime.metrics, app, expired, outcome):
         raise GatewayError(expired)
-    learned = learned_limit(runtime, app, info.member, facts, now)
+    learned = learned_limit(runtime.usage, app, info.member, facts, now)
     if learned is not None and not waive(runtime.metrics, app, learned, outcome):
         standing = await _standing(runtime, app, info.member, now)
         raise GatewayError(_with_headers(learned, standing))
@@ -143,12 +142,7 @@ async def _serve(request: web.Request, runtime: Runtime, outcome: Outcome) -> we
 
     quota = await _consume(runtime, decision.buckets, now, outcome)
     headers = rate_limit_headers(quota.states, now) if quota is not None else {}
-    held = await hold(runtime, app.name, ad_claim)
-    if isinstance(held, Refusal):
-        if not waive(runtime.metrics, app, held, outcome):
-            headers = await _refund(runtime, quota, now, headers)
-            raise GatewayError(_with_headers(held, headers))
-        held = NOTHING_HELD
+    slots = await _claim_ad_accounts(runtime, app, ad_claim, quota, now, headers, outcome)
 
     if outcome.decision != SHADOW_REFUSE:
         outcome.decision = "admit"
@@ -163,7 +157,8 @@ async def _serve(request: web.Request, runtime: Runtime, outcome: Outcome) -> we
             forward_body,
             headers,
             answer_inspector(
-                runtime,
+                runtime.usage,
+                runtime.clock,
                 app,
                 info.member,
                 facts,
@@ -172,14 +167,14 @@ async def _serve(request: web.Request, runtime: Runtime, outcome: Outcome) -> we
         )
     except UpstreamError as exc:
         _upstream_took(runtime, outcome, "error", sent_at)
-        await settle(runtime, held, None, {})
+        await runtime.ad_accounts.settle(slots, None, {})
         outcome.decision = "upstream_error"
         runtime.metrics.inc(metrics.UPSTREAM_ERRORS, reason=exc.reason)
         if not exc.sent:
             headers = await _refund(runtime, quota, now, headers)
         raise GatewayError(_with_headers(exc.refusal(), headers)) from None
     _upstream_took(runtime, outcome, f"{response.status // 100}xx", sent_at)
-    await settle(runtime, held, response.status, response.headers)
+    await runtime.ad_accounts.settle(slots, response.status, response.headers)
     return response
 
 
@@ -269,7 +264,7 @@ def _notices(
     runtime: Runtime, app: AppConfig, facts: RequestFacts, now: float, outcome: Outcome
 ) -> tuple[ProductWindow, ...]:
     # Every boundary of the window falls on a UTC midnight, so one answer serves a whole day.
-    windows, headers = runtime.noticed.get(
+    windows, headers = runtime.window_notices.get(
         (app.name, utc_day(now)), lambda: _windows_and_headers(runtime, app, now)
     )
     outcome.headers.update(headers)
@@ -301,10 +296,32 @@ async def _check_roles(
     if body is None and wants_body(app, request.method):
         body = await read_body(request, runtime.settings.max_body_bytes)
     check = RoleCheck(app, caller.info, facts, decision.match, body, caller.authorization)
-    refusal = await check_roles(runtime, check, now)
-    if refusal is not None and not waive(runtime.metrics, app, refusal, outcome):
-        raise GatewayError(refusal)
+    try:
+        await runtime.roles.check(check, now)
+    except GatewayError as exc:
+        if not waive(runtime.metrics, app, exc.refusal, outcome):
+            raise
     return body
+
+
+async def _claim_ad_accounts(
+    runtime: Runtime,
+    app: AppConfig,
+    claim: AdAccountClaim | None,
+    quota: QuotaOutcome | None,
+    now: float,
+    headers: dict[str, str],
+    outcome: Outcome,
+) -> TestSlots:
+    """Claim what the write needs from the app's ledger; a refused claim gives the call's
+    quota back (it never goes upstream) and answers with the quota headers after it."""
+    try:
+        return await runtime.ad_accounts.claim(app.name, claim)
+    except GatewayError as exc:
+        if waive(runtime.metrics, app, exc.refusal, outcome):
+            return NO_SLOTS
+        after = await _refund(runtime, quota, now, headers)
+        raise GatewayError(_with_headers(exc.refusal, after)) from None
 
 
 async def _ad_account_claim(
@@ -344,9 +361,7 @@ async def _consume(
 ) -> QuotaOutcome | None:
     """Count the call, or raise the 429 / 503. None: the store failed and the call is
     admitted uncounted (``on_store_error: open``)."""
-    charged = await charge(runtime, outcome.app, buckets, now, what="a call")
-    if isinstance(charged, Refusal):
-        raise GatewayError(charged)
+    charged = await runtime.charging.charge(outcome.app, buckets, now, what="a call")
     if charged is None:
         outcome.reason = "quota_store_unavailable_admitted"
     elif charged.exhausted:
@@ -374,7 +389,7 @@ async def _refund(
     runtime: Runtime, quota: QuotaOutcome | None, now: float, headers: dict[str, str]
 ) -> dict[str, str]:
     """Give back a call that never reached the upstream; the quota headers after it."""
-    states = await refund(runtime, quota, now, what="a call")
+    states = await runtime.charging.refund(quota, now, what="a call")
     return headers if states is None else rate_limit_headers(states, now)
 
 
@@ -383,7 +398,7 @@ def _announce_windows(
 ) -> None:
     # Once a day per app and product in this process: a reminder, not a flood.
     for window in windows:
-        if runtime.notices.first_today((app.name, window.product), now):
+        if runtime.window_warnings.first_today((app.name, window.product), now):
             log.warning(
                 "app %s: %s (since %s) %s on %s",
                 app.name,
@@ -412,7 +427,14 @@ def _record(
     runtime.metrics.observe(
         metrics.REQUEST_DURATION, elapsed, family=outcome.family, decision=outcome.decision
     )
-    note_request(runtime, outcome.app, outcome.member, outcome.decision, outcome.reason)
+    note_request(
+        runtime.usage,
+        runtime.clock(),
+        outcome.app,
+        outcome.member,
+        outcome.decision,
+        outcome.reason,
+    )
     if access_log.isEnabledFor(logging.INFO):
         # The path only: a query could carry anything, and a log must never hold a credential.
         access_log.info(

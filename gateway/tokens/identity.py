@@ -13,7 +13,7 @@ from gateway.oauth.client import LinkedInOAuth
 from gateway.oauth.config import discovery_url, oauth_base
 from gateway.oauth.discovery import OpenIdProvider
 from gateway.oauth.flow import OAuthFlow
-from gateway.quota.store import QuotaStore
+from gateway.quota.charging import Charging
 from gateway.settings.model import Settings
 from gateway.support.metrics import Metrics
 from gateway.tokens.budget import IntrospectionBudget
@@ -45,7 +45,7 @@ class Identity:
 
 async def start_identity(
     settings: Settings,
-    store: QuotaStore,
+    charging: Charging,
     shared: redis.asyncio.Redis | None,
     upstream: Upstream,
     metrics: Metrics,
@@ -73,7 +73,7 @@ async def start_identity(
     budget = IntrospectionBudget(settings.guards.introspection_limit)
     introspection = IntrospectionSource(client, tuple(settings.apps.values()), metrics, budget)
     chain = TokenChain(StaticTokenSource(settings.tokens), cache, introspection)
-    members = MemberResolver(settings, cache, upstream, store, metrics)
+    members = MemberResolver(settings, cache, upstream, charging, metrics)
     flow = OAuthFlow(settings, client, OpenIdProvider(client), states, cache, metrics)
     listener = None
     if evictions is not None:

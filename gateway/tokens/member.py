@@ -27,11 +27,11 @@ from gateway.catalog.routes import match_route
 from gateway.errors import GatewayError, StoreError, UpstreamError
 from gateway.policy.auth import expired_token
 from gateway.policy.decide import Admit, decide
-from gateway.quota.store import QuotaStore
+from gateway.quota.charging import Charging, Made
 from gateway.restli.classify import classify
 from gateway.settings.guards import MemberHeaderTrust
 from gateway.settings.model import AppConfig, Settings
-from gateway.support.metrics import MEMBER_LOOKUPS, QUOTA_CONSUMED, TOKEN_STORE_ERRORS, Metrics
+from gateway.support.metrics import MEMBER_LOOKUPS, TOKEN_STORE_ERRORS, Metrics
 from gateway.tokens.cache import TokenCache
 from gateway.tokens.chain import Resolved, dead_token_code
 from gateway.tokens.model import TokenInfo
@@ -152,13 +152,13 @@ class MemberResolver:
         settings: Settings,
         cache: TokenCache,
         upstream: Upstream,
-        store: QuotaStore,
+        charging: Charging,
         metrics: Metrics,
     ) -> None:
         self._settings = settings
         self._cache = cache
         self._upstream = upstream
-        self._store = store
+        self._charging = charging
         self._metrics = metrics
         self._flights: SingleFlight[Learned] = SingleFlight()
 
@@ -260,16 +260,10 @@ class MemberResolver:
         facts = classify("GET", way.path, CIMultiDict(), None)
         match = match_route(settings.catalog, facts.api, facts.segments, facts.restli_method)
         decision = decide(facts, match, info, app, settings.catalog, settings.unmatched_routes)
-        if not isinstance(decision, Admit):
-            return
-        try:
-            outcome = await self._store.consume(decision.buckets, now)
-        except StoreError as exc:
-            log.warning("member lookup not counted: %s", exc)
-            self._metrics.inc(TOKEN_STORE_ERRORS, operation="charge")
-            return
-        if outcome.admitted:
-            self._metrics.inc(QUOTA_CONSUMED, app=app.name)
+        if isinstance(decision, Admit):
+            await self._charging.charge(
+                app.name, decision.buckets, now, what="a member look-up", made=Made.AFTER
+            )
 
     def _count(self, way: str, result: str) -> None:
         self._metrics.inc(MEMBER_LOOKUPS, way=way, result=result)

@@ -6,24 +6,25 @@ from collections.abc import Awaitable, Callable
 
 from gateway.errors import Refusal
 from gateway.restli.facts import RequestFacts
-from gateway.runtime import Runtime
 from gateway.settings.model import AppConfig
 from gateway.usage.learned import APPLICATION_AND_MEMBER, learned_refusal, resource_of
 from gateway.usage.learned import throttled_counter as _throttled
+from gateway.usage.recorder import Usage
 
 Inspect = Callable[[int, bytes], Awaitable[None]]
 
 
 def learned_limit(
-    runtime: Runtime, app: AppConfig, member: str | None, facts: RequestFacts, now: float
+    usage: Usage, app: AppConfig, member: str | None, facts: RequestFacts, now: float
 ) -> Refusal | None:
     """The 429 for a call to a resource LinkedIn throttled today; no I/O."""
-    mark = runtime.usage.learned.find(app.name, member, resource_of(facts), now)
+    mark = usage.learned.find(app.name, member, resource_of(facts), now)
     return None if mark is None else learned_refusal(mark, now)
 
 
 def answer_inspector(
-    runtime: Runtime,
+    usage: Usage,
+    clock: Callable[[], float],
     app: AppConfig,
     member: str | None,
     facts: RequestFacts,
@@ -39,17 +40,18 @@ def answer_inspector(
         if counter is None or (counter == APPLICATION_AND_MEMBER and member is None):
             return
         who = member if counter == APPLICATION_AND_MEMBER else None
-        runtime.usage.learn(app.name, counter, resource_of(facts), who, runtime.clock())
+        usage.learn(app.name, counter, resource_of(facts), who, clock())
 
     return inspect
 
 
-def note_request(runtime: Runtime, app: str, member: str, decision: str, reason: str) -> None:
+def note_request(
+    usage: Usage, now: float, app: str, member: str, decision: str, reason: str
+) -> None:
     """Every answered request of a known app: its member is in use today, its refusal
     (or shadow refusal) counted by reason."""
     if app == "-":
         return
-    now = runtime.clock()
     if member != "-":
-        runtime.usage.note_member(app, member, now)
-    runtime.usage.note_outcome(app, decision, reason, now)
+        usage.note_member(app, member, now)
+    usage.note_outcome(app, decision, reason, now)

@@ -15,11 +15,11 @@ from gateway.quota.headers import seconds_until
 from gateway.quota.keys import bucket_key
 from gateway.quota.model import BucketSpec, BucketState
 from gateway.quota.route_limits import counted_window, find_catalog_route, route_bucket_name
-from gateway.runtime import Runtime
+from gateway.quota.store import QuotaStore
 from gateway.settings.model import AppConfig
 from gateway.usage.learned import REASONS
 from gateway.usage.ledger import LearnedMark
-from gateway.usage.recorder import SHADOW_PREFIX
+from gateway.usage.recorder import SHADOW_PREFIX, Usage
 
 
 @dataclass(frozen=True)
@@ -124,18 +124,21 @@ class AppUsage:
 
 
 async def app_usage(
-    runtime: Runtime, app: AppConfig, now: float, member: str | None = None
+    catalog: Catalog,
+    usage: Usage,
+    store: QuotaStore,
+    app: AppConfig,
+    now: float,
+    member: str | None = None,
 ) -> AppUsage:
     """Where ``app`` stands at ``now``; ``member`` is shown even if it made no call today.
     Raises ``StoreError`` when the store cannot be read."""
-    catalog = runtime.settings.catalog
-    usage = runtime.usage
     members, total = await usage.ledger.members(app.name, now)
     shown = (*members, member) if member is not None else members
     products = tuple(app.products)
     specs = [*quota_buckets(app, None, catalog, products), *route_app_buckets(app, catalog)]
     specs += [quota_buckets(app, m, catalog, products)[-1] for m in shown]
-    states = await runtime.store.peek(specs, now)
+    states = await store.peek(specs, now)
     own = tuple(_view(s, None, now) for s in states[: len(states) - len(shown)])
     tail = [_view(s, m, now) for s, m in zip(states[len(own) :], shown, strict=True)]
     asked = tail.pop() if member is not None else None

@@ -3,6 +3,6 @@
 ``subscriptions`` holds the pure decision rule for ``eventSubscriptions`` calls;
 ``signatures`` and ``notifications`` the pure parts of the receiver (LinkedIn's challenge,
 ``X-LI-Signature``, notification ids); ``queue`` the durable queue (memory or Redis);
-``receiver`` the aiohttp endpoints and ``delivery`` the background worker that forwards
-notifications to the app's internal URL.
+and ``delivery`` the background worker that forwards notifications to the app's internal
+URL. The endpoints are ``gateway.http.webhook_routes``.
 """

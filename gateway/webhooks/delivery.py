@@ -19,10 +19,8 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 
 import aiohttp
-from aiohttp import web
 
 from gateway.errors import StoreError
-from gateway.runtime import RUNTIME, Clock
 from gateway.settings.model import AppConfig
 from gateway.support.metrics import Metrics
 from gateway.webhooks.queue import Delivery, WebhookQueue
@@ -51,7 +49,7 @@ class DeliveryWorker:
         self,
         queue: WebhookQueue,
         apps: Mapping[str, AppConfig],
-        clock: Clock,
+        clock: Callable[[], float],
         metrics: Metrics,
         wakeup: asyncio.Event,
         *,
@@ -155,22 +153,17 @@ class DeliveryWorker:
         )
 
 
-def webhook_delivery_context(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: run the delivery worker for as long as the gateway application runs."""
-
-    async def context() -> AsyncIterator[None]:
-        runtime = app[RUNTIME]
-        worker = DeliveryWorker(
-            runtime.webhook_queue,
-            runtime.settings.apps,
-            runtime.clock,
-            runtime.metrics,
-            runtime.webhook_wakeup,
-        )
-        await worker.start()
-        try:
-            yield
-        finally:
-            await worker.stop()
-
-    return context()
+async def webhook_delivery(
+    queue: WebhookQueue,
+    apps: Mapping[str, AppConfig],
+    clock: Callable[[], float],
+    metrics: Metrics,
+    wakeup: asyncio.Event,
+) -> AsyncIterator[None]:
+    """The delivery worker, running for as long as the gateway application runs."""
+    worker = DeliveryWorker(queue, apps, clock, metrics, wakeup)
+    await worker.start()
+    try:
+        yield
+    finally:
+        await worker.stop()

@@ -100,3 +100,14 @@ def webhook_subscription_refusal(
                 service_error_code=100,
             )
     return None
+
+
+def social_actions_disabled(app: AppConfig, catalog: Catalog) -> bool:
+    """True when a tier the app holds disables social-action push notifications (seed:
+    Community Management Development, "Webhook for Social Actions: Push notifications
+    disabled")."""
+    for product in app.products:
+        tier = granted_tier(app, catalog, product)
+        if tier is not None and not tier.social_action_webhooks:
+            return True
+    return False

@@ -36,7 +36,7 @@ from tests.redis_server import PATIENT, with_query
 
 
 async def ledger_of(gateway: TestServer, app: str = "ads") -> LedgerView:
-    return await gateway.app[RUNTIME].ad_accounts.view(app)
+    return await gateway.app[RUNTIME].ad_accounts.ledger.view(app)
 
 
 async def upstream_calls(sandbox: TestServer) -> int:

@@ -68,7 +68,7 @@ async def test_list_and_reset_the_ledger_of_a_running_gateway(
         assert await cli("reset", app, config) == 0
         assert capsys.readouterr().out.startswith(f"app {app} forgot 2 edited ad account(s)")
         # The running gateway sees the reset at once: the ledger lives in the shared store.
-        view = await gateway.app[RUNTIME].ad_accounts.view(app)
+        view = await gateway.app[RUNTIME].ad_accounts.ledger.view(app)
         assert (view.edited, view.test_slots) == ((), 0)
         assert await cli("list", app, config) == 0
         assert f"app {app} has 0 edited ad account(s)" in capsys.readouterr().out

@@ -71,7 +71,7 @@ async def test_sdk_creates_and_updates_a_campaign_group_under_an_account(
         path_keys={"id": 500001, "groupId": created.entity_id},
     )
     assert got.status_code == 200 and got.entity["status"] == "PAUSED"
-    assert (await gateway.app[RUNTIME].ad_accounts.view("ads")).edited == ("500001",)
+    assert (await gateway.app[RUNTIME].ad_accounts.ledger.view("ads")).edited == ("500001",)
 
 
 async def test_sdk_sixth_account_is_refused(gateway: TestServer) -> None:
@@ -112,5 +112,5 @@ async def test_sdk_creates_one_test_ad_account(gateway: TestServer) -> None:
     assert second.headers["X-Gateway-Reason"] == "test_ad_account_limit"
     assert real.status_code == 403
     assert real.headers["X-Gateway-Reason"] == "real_ad_account_creation_forbidden"
-    view = await gateway.app[RUNTIME].ad_accounts.view("ads")
+    view = await gateway.app[RUNTIME].ad_accounts.ledger.view("ads")
     assert view.test_accounts == (str(first.entity_id),)

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from gateway.admin import build_admin_app
+from gateway.http.admin import build_admin_app
 from gateway.quota.redis_store import RedisStore
 from tests.functional.gateway_harness import member_token
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from gateway.admin import build_admin_app
+from gateway.http.admin import build_admin_app
 from gateway.support.metrics import CONTENT_TYPE
 from tests.functional.gateway_harness import member_token
 from tests.functional.test_serve_process import free_port, wait_listening

@@ -14,10 +14,10 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from gateway.admin import build_admin_app
 from gateway.catalog.unmatched import day_key
 from gateway.catalog.unmatched_report import fetch_from_admin
 from gateway.cli import main
+from gateway.http.admin import build_admin_app
 from gateway.quota.keys import utc_day
 from gateway.quota.redis_store import RedisStore
 from gateway.runtime import RUNTIME

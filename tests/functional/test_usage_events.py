@@ -16,8 +16,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from gateway.admin import build_admin_app
 from gateway.app import build_gateway_app
+from gateway.http.admin import build_admin_app
 from gateway.quota.model import BucketSpec, BucketState, Window
 from gateway.runtime import RUNTIME, Runtime
 from gateway.sandbox.state import SANDBOX_STATE
@@ -353,7 +353,7 @@ async def test_shadow_mode_forwards_an_edit_past_the_five_ad_accounts(
         == 1
     )
     # Only what enforcement admitted is in the ledger: the five.
-    assert len((await runtime_of(gateway).ad_accounts.view("ads")).edited) == 5
+    assert len((await runtime_of(gateway).ad_accounts.ledger.view("ads")).edited) == 5
 
 
 @pytest.mark.redis

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from gateway.admin import build_admin_app
+from gateway.http.admin import build_admin_app
 from tests.functional.chromium import run_chromium
 from tests.functional.gateway_harness import FakeClock, member_token
 

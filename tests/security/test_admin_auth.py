@@ -12,9 +12,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from gateway.admin import build_admin_app
 from gateway.app import build_gateway_app
 from gateway.errors import ConfigError
+from gateway.http.admin import build_admin_app
 from gateway.settings.loader import load_settings
 from tests.functional.gateway_harness import gateway_yaml, write_config
 

@@ -30,8 +30,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from gateway.admin import build_admin_app
 from gateway.app import build_gateway_app
+from gateway.http.admin import build_admin_app
 from gateway.sandbox.app import make_sandbox_app
 from gateway.server.listener import GuardedSite, connection_caps, start_guarded_site
 from gateway.settings.connections import ConnectionLimits

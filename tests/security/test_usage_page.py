@@ -11,8 +11,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 from yarl import URL
 
-from gateway.admin import build_admin_app
 from gateway.app import build_gateway_app
+from gateway.http.admin import build_admin_app
 from gateway.sandbox.app import make_sandbox_app
 from gateway.settings.loader import load_settings
 from gateway.usage import learned

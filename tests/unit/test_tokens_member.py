@@ -10,9 +10,10 @@ from typing import cast
 import pytest
 
 from gateway.errors import GatewayError, StoreError
+from gateway.quota.charging import Charging
 from gateway.quota.memory import MemoryStore
 from gateway.settings.guards import Guards, MemberHeaderTrust
-from gateway.settings.model import AppConfig, OAuthSettings, Settings
+from gateway.settings.model import AppConfig, OAuthSettings, OnStoreError, Settings
 from gateway.support.metrics import Metrics
 from gateway.tokens.cache import TokenCache
 from gateway.tokens.chain import Resolved
@@ -28,6 +29,7 @@ from gateway.tokens.member import (
 )
 from gateway.tokens.model import TokenInfo
 from gateway.upstream import Upstream
+from gateway.usage.recorder import Usage
 
 
 def body(data: object) -> bytes:
@@ -135,7 +137,7 @@ async def test_a_member_that_cannot_be_pinned_is_not_believed() -> None:
         cast(Settings, SimpleNamespace(guards=Guards())),
         TokenCache(_PinFails(), OAuthSettings(), metrics),
         cast(Upstream, None),  # no scope allows a look-up: LinkedIn is never asked
-        MemoryStore(),
+        Charging(MemoryStore(), OnStoreError.CLOSED, metrics, Usage(), {}),
         metrics,
     )
     info = TokenInfo("d" * 64, "social", None, frozenset({"rw_organization_admin"}), None)

@@ -11,6 +11,7 @@ from gateway.errors import Refusal, StoreError
 from gateway.http.responses import refusal_response
 from gateway.runtime import Runtime
 from gateway.settings.loader import MEMBER_RE
+from gateway.settings.model import AppConfig
 from gateway.usage.page import render_page
 from gateway.usage.report import AppUsage, app_usage
 
@@ -30,7 +31,7 @@ def add_usage_routes(admin: web.Application, runtime_of: RuntimeOf) -> None:
         now = runtime.clock()
         await runtime.usage.flush(now)
         try:
-            reports = [await app_usage(runtime, app, now) for app in runtime.settings.apps.values()]
+            reports = [await _usage(runtime, app, now) for app in runtime.settings.apps.values()]
         except StoreError as exc:
             return refusal_response(_store_down(exc))
         return web.Response(
@@ -58,7 +59,7 @@ def add_usage_routes(admin: web.Application, runtime_of: RuntimeOf) -> None:
         now = runtime.clock()
         await runtime.usage.flush(now)
         try:
-            report: AppUsage = await app_usage(runtime, app, now, member)
+            report: AppUsage = await _usage(runtime, app, now, member)
         except StoreError as exc:
             return refusal_response(_store_down(exc))
         return web.json_response(report.as_json(member))
@@ -75,3 +76,9 @@ def _ready(runtime: Runtime | None) -> Runtime:
 
 def _store_down(exc: StoreError) -> Refusal:
     return Refusal(503, "quota_store_unavailable", "SERVICE_UNAVAILABLE", str(exc))
+
+
+async def _usage(
+    runtime: Runtime, app: AppConfig, now: float, member: str | None = None
+) -> AppUsage:
+    return await app_usage(runtime.settings.catalog, runtime.usage, runtime.store, app, now, member)

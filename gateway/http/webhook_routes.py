@@ -5,7 +5,8 @@
 social-action pushes the app's tier disables, deduplicates, queues durably and only then
 acknowledges with 200. Delivery to the app happens later, in ``delivery``.
 
-An app without ``webhook: {forward_to: ...}`` in the config has no endpoint (404).
+An app without ``webhook: {forward_to: ...}`` in the config has no endpoint (404). The rules
+are in ``gateway.webhooks``; this module is their HTTP edge.
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ import logging
 
 from aiohttp import web
 
-from gateway.catalog.model import Catalog
 from gateway.errors import GatewayError, Refusal, StoreError
 from gateway.http.public_bodies import PUBLIC_BODIES
 from gateway.http.responses import refusal_response
-from gateway.quota.buckets import granted_tier
 from gateway.runtime import RUNTIME, Runtime
 from gateway.settings.model import AppConfig
 from gateway.webhooks.notifications import NotJson, parse_push
@@ -29,22 +28,12 @@ from gateway.webhooks.signatures import (
     challenge_response,
     signature_valid,
 )
+from gateway.webhooks.subscriptions import social_actions_disabled
 
 log = logging.getLogger("gateway.webhooks")
 
 REQUESTS_METRIC = "gateway_webhook_requests_total"
 DROPPED_METRIC = "gateway_webhook_dropped_total"
-
-
-def social_actions_disabled(app: AppConfig, catalog: Catalog) -> bool:
-    """True when a tier the app holds disables social-action push notifications (seed:
-    Community Management Development, "Webhook for Social Actions: Push notifications
-    disabled")."""
-    for product in app.products:
-        tier = granted_tier(app, catalog, product)
-        if tier is not None and not tier.social_action_webhooks:
-            return True
-    return False
 
 
 def _refusal(status: int, code: str, message: str, *, reason: str) -> Refusal:

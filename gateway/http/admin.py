@@ -1,4 +1,4 @@
-"""Admin endpoints, on their own listener: health, readiness, metrics, usage.
+"""Admin endpoints, on their own listener: health, readiness, metrics, usage, unmatched calls.
 
 With ``admin_token_env`` set, every path but the probes (``/healthz``, ``/readyz``) needs
 ``Authorization: Bearer <token>``; the loader requires the token when the listener is not
@@ -12,12 +12,13 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from gateway.catalog.unmatched_context import add_unmatched_route
+from gateway.catalog.unmatched_context import unmatched_report
 from gateway.errors import Refusal, StoreError
 from gateway.http.responses import refusal_response
+from gateway.http.usage_routes import add_usage_routes
+from gateway.quota.keys import utc_day
 from gateway.runtime import RUNTIME, Runtime
 from gateway.support.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from gateway.usage.routes import add_usage_routes
 
 GATEWAY_APP = web.AppKey("gateway_app", web.Application)
 # serve --workers: (workers ready now, workers the pool runs), from gateway.server.workers.
@@ -38,7 +39,7 @@ def build_admin_app(gateway_app: web.Application) -> web.Application:
     admin.router.add_get("/healthz", healthz)
     admin.router.add_get("/readyz", readyz)
     admin.router.add_get("/metrics", metrics)
-    add_unmatched_route(admin, _runtime)
+    admin.router.add_get("/unmatched", unmatched)
     add_usage_routes(admin, _runtime)
     return admin
 
@@ -128,3 +129,20 @@ async def metrics(request: web.Request) -> web.Response:
     runtime = _runtime(request)
     text = runtime.metrics.render() if runtime is not None else ""
     return web.Response(body=text.encode(), headers={"Content-Type": METRICS_CONTENT_TYPE})
+
+
+async def unmatched(request: web.Request) -> web.Response:
+    """Today's calls outside the catalog, most called first."""
+    runtime = _runtime(request)
+    if runtime is None:
+        return refusal_response(
+            Refusal(503, "admin_not_ready", "SERVICE_UNAVAILABLE", "The gateway is starting")
+        )
+    now = runtime.clock()
+    try:
+        tally = await runtime.unmatched.today(now)
+    except StoreError as exc:
+        return refusal_response(
+            Refusal(503, "quota_store_unavailable", "SERVICE_UNAVAILABLE", str(exc))
+        )
+    return web.json_response(unmatched_report(utc_day(now), tally))

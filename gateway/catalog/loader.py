@@ -9,6 +9,7 @@ naming the file and the key path (``routes[3].rules[0].permissions[1]``).
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import os
 from dataclasses import replace
@@ -31,18 +32,13 @@ from gateway.restli.methods import RestliMethod
 _T = TypeVar("_T")
 
 
-def default_catalog_path() -> str:
-    """Where the shipped catalog lives inside the installed package."""
-    return str(importlib.resources.files("gateway") / "_data" / "catalog.yaml")
+# The catalog the package ships, read when no ``catalog:`` path is configured.
+SHIPPED_CATALOG = str(importlib.resources.files("gateway") / "_data" / "catalog.yaml")
 
 
 def read_catalog_text(path: str | os.PathLike[str] | None = None) -> str:
     """The text of a catalog file (None: the shipped one), for what YAML drops: comments."""
-    if path is None:
-        return (importlib.resources.files("gateway") / "_data" / "catalog.yaml").read_text(
-            encoding="utf-8"
-        )
-    return Path(os.fspath(path)).read_text(encoding="utf-8")
+    return Path(SHIPPED_CATALOG if path is None else os.fspath(path)).read_text(encoding="utf-8")
 
 
 def load_catalog(path: str | os.PathLike[str] | None = None) -> Catalog:
@@ -51,19 +47,19 @@ def load_catalog(path: str | os.PathLike[str] | None = None) -> Catalog:
     Raises ``ConfigError`` listing every problem (unreadable file, YAML syntax, shape,
     meaning), each naming the file and the key path.
     """
-    if path is None:
-        resource = importlib.resources.files("gateway") / "_data" / "catalog.yaml"
-        source = str(resource)
-        try:
-            text = resource.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError([ConfigProblem(source, "", f"cannot read: {exc}")]) from exc
-        return parse_catalog(text, source)
-    source = os.fspath(path)
+    source = SHIPPED_CATALOG if path is None else os.fspath(path)
     try:
-        text = Path(source).read_text(encoding="utf-8")
+        text = read_catalog_text(source)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([ConfigProblem(source, "", f"cannot read: {exc}")]) from exc
+    return _parsed(text, source)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(text: str, source: str) -> Catalog:
+    # The same text parses to the same frozen catalog: a process that loads its settings
+    # again (check-config then serve, each worker, every test) validates it once. A
+    # changed file is a new text, parsed anew.
     return parse_catalog(text, source)
 
 

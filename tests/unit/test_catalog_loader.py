@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gateway.catalog.loader import default_catalog_path, load_catalog, parse_catalog
+from gateway.catalog.loader import SHIPPED_CATALOG, load_catalog, parse_catalog
 from gateway.catalog.model import Catalog
 from gateway.errors import ConfigError
 from gateway.quota.model import Window
@@ -143,14 +143,14 @@ def test_shipped_catalog_loads_from_any_directory(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     catalog = load_catalog()
-    assert catalog.source == default_catalog_path()
-    assert os.path.isfile(default_catalog_path())
+    assert catalog.source == SHIPPED_CATALOG
+    assert os.path.isfile(SHIPPED_CATALOG)
     assert len(catalog.products) == 8
     assert len(catalog.routes) > 40
 
 
 def test_shipped_file_is_the_config_file() -> None:
-    shipped = Path(default_catalog_path()).read_bytes()
+    shipped = Path(SHIPPED_CATALOG).read_bytes()
     assert shipped == (REPO / "config" / "catalog.yaml").read_bytes()
     assert load_catalog(REPO / "config" / "catalog.yaml").products == load_catalog().products
 

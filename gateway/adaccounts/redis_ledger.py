@@ -18,7 +18,7 @@ import redis.asyncio
 from redis.commands.core import AsyncScript
 
 from gateway.adaccounts.accounts import sort_accounts
-from gateway.adaccounts.keys import created_ids_key, created_slots_key, edited_key
+from gateway.adaccounts.keys import created_ids_key, created_slots_key, edited_key, persistent_keys
 from gateway.adaccounts.ledger import EditOutcome, LedgerView
 from gateway.errors import StoreError
 from gateway.quota.redis_errors import redis_call
@@ -171,7 +171,7 @@ class RedisLedger:
         return LedgerView(_texts(edited), int(reply_text(slots)) if slots else 0, _texts(ids))
 
     async def reset(self, app: str) -> LedgerView:
-        keys = (edited_key(app), created_slots_key(app), created_ids_key(app))
+        keys = persistent_keys(app)
         async with self._client.pipeline(transaction=True) as pipe:
             pipe.smembers(keys[0])
             pipe.get(keys[1])

@@ -19,9 +19,9 @@ from gateway.adaccounts.accounts import (
     named_accounts,
     sort_accounts,
 )
+from gateway.catalog.grants import granted_tier
 from gateway.catalog.model import AdAccountRules, Catalog, RouteMatch
 from gateway.errors import BadRequest, GatewayError, Refusal
-from gateway.quota.buckets import granted_tier
 from gateway.restli.facts import RequestFacts
 from gateway.restli.methods import WRITE_METHODS, RestliMethod
 from gateway.settings.model import AppConfig

@@ -92,17 +92,6 @@ def _find(catalog: Catalog, api: str, segments: Sequence[str]) -> IndexedRoute |
     return None
 
 
-def find_route(catalog: Catalog, api: str, segments: Sequence[str]) -> Route | None:
-    """The most specific route whose pattern matches ``/{api}/{segments...}``, if any.
-
-    ``segments`` are the percent-decoded path segments after ``/rest`` or ``/v2``. A
-    ``{name}`` matches exactly one non-empty segment; an empty segment (a trailing slash)
-    matches no literal.
-    """
-    entry = _find(catalog, api, segments)
-    return entry.route if entry else None
-
-
 @dataclass(frozen=True)
 class MethodNotServed:
     """The path names a catalogued resource, but not a method it serves there.

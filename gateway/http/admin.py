@@ -16,6 +16,7 @@ from gateway.catalog.unmatched_context import unmatched_report
 from gateway.errors import Refusal, StoreError
 from gateway.http.responses import refusal_response
 from gateway.http.usage_routes import add_usage_routes
+from gateway.policy.auth import bearer_challenge
 from gateway.quota.keys import utc_day
 from gateway.runtime import RUNTIME, Runtime
 from gateway.support.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -90,7 +91,7 @@ def _unauthorized(request: web.Request) -> Refusal | None:
         "admin_unauthorized",
         "UNAUTHORIZED",
         "The admin endpoints need Authorization: Bearer <the admin token>",
-        headers={"WWW-Authenticate": f'Bearer realm="{REALM}"'},
+        headers=bearer_challenge(realm=REALM),
     )
 
 

@@ -23,16 +23,8 @@ from gateway.http.bodies import read_body, stream_body
 from gateway.http.header_rules import check_request_headers
 from gateway.http.request_id import UPSTREAM_HEADER, request_id, sane
 from gateway.http.responses import refusal_response
-from gateway.policy.auth import invalid_token
-from gateway.policy.decide import (
-    Admit,
-    Decision,
-    Deny,
-    bearer_token,
-    check_token,
-    decide,
-    quota_refusal,
-)
+from gateway.policy.auth import bearer_token, check_token, invalid_token
+from gateway.policy.decide import Admit, Decision, Deny, decide
 from gateway.policy.development_window import (
     ProductWindow,
     expiry_refusal,
@@ -40,7 +32,7 @@ from gateway.policy.development_window import (
     noticed_windows,
 )
 from gateway.policy.versions import deprecation_headers
-from gateway.quota.buckets import quota_buckets
+from gateway.quota.buckets import quota_buckets, quota_refusal
 from gateway.quota.headers import rate_limit_headers
 from gateway.quota.keys import utc_day
 from gateway.quota.model import BucketSpec, QuotaOutcome

@@ -26,8 +26,9 @@ from multidict import MultiDict, MultiDictProxy
 from gateway.errors import GatewayError
 from gateway.http.public_bodies import PUBLIC_BODIES
 from gateway.http.responses import refusal_response
-from gateway.oauth.flow import Delivery, OAuthFlow, flow_refusal
+from gateway.oauth.flow import OAuthFlow, TokenHandoff, flow_refusal
 from gateway.runtime import RUNTIME
+from gateway.support.metrics import OAUTH_REQUESTS
 
 access_log = logging.getLogger("gateway.access")
 
@@ -49,7 +50,7 @@ def add_oauth_routes(app: web.Application) -> None:
     app.router.add_post("/oauth/refresh", _endpoint("refresh", _refresh))
 
 
-def form_post_page(delivery: Delivery) -> str:
+def form_post_page(delivery: TokenHandoff) -> str:
     """An HTML page that POSTs ``delivery.fields`` to ``delivery.return_url`` at once."""
     inputs = "".join(
         f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}">'
@@ -147,7 +148,7 @@ def _endpoint(name: str, handler: Handler) -> Endpoint:
             reason = exc.refusal.reason
             response = refusal_response(exc.refusal)
         runtime.metrics.inc(
-            "gateway_oauth_requests_total",
+            OAUTH_REQUESTS,
             endpoint=name,
             reason=reason,
             status=str(response.status),

@@ -21,6 +21,7 @@ from gateway.http.public_bodies import PUBLIC_BODIES
 from gateway.http.responses import refusal_response
 from gateway.runtime import RUNTIME, Runtime
 from gateway.settings.model import AppConfig
+from gateway.support.metrics import WEBHOOK_DROPPED, WEBHOOK_REQUESTS
 from gateway.webhooks.notifications import NotJson, parse_push
 from gateway.webhooks.signatures import (
     SIGNATURE_HEADER,
@@ -31,9 +32,6 @@ from gateway.webhooks.signatures import (
 from gateway.webhooks.subscriptions import social_actions_disabled
 
 log = logging.getLogger("gateway.webhooks")
-
-REQUESTS_METRIC = "gateway_webhook_requests_total"
-DROPPED_METRIC = "gateway_webhook_dropped_total"
 
 
 def _refusal(status: int, code: str, message: str, *, reason: str) -> Refusal:
@@ -56,7 +54,7 @@ def _webhook_app(runtime: Runtime, name: str) -> AppConfig:
 
 
 def _record(runtime: Runtime, app: str, outcome: str, status: int) -> None:
-    runtime.metrics.inc(REQUESTS_METRIC, app=app, outcome=outcome, status=str(status))
+    runtime.metrics.inc(WEBHOOK_REQUESTS, app=app, outcome=outcome, status=str(status))
 
 
 async def challenge(request: web.Request) -> web.Response:
@@ -129,7 +127,7 @@ async def _accept(request: web.Request, runtime: Runtime, app: AppConfig) -> web
     if parsed.is_social_action and social_actions_disabled(app, runtime.settings.catalog):
         count = len(parsed.notifications)
         runtime.metrics.inc(
-            DROPPED_METRIC, float(count), app=app.name, reason="social_actions_disabled"
+            WEBHOOK_DROPPED, float(count), app=app.name, reason="social_actions_disabled"
         )
         log.warning(
             "webhook push for app %s dropped: %d social-action notification(s) while the "

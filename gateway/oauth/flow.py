@@ -46,7 +46,7 @@ from gateway.oauth.idtoken import IdTokenError
 from gateway.oauth.scopes import parse_scopes, refused_scopes
 from gateway.oauth.state_limit import StateLimiter
 from gateway.settings.model import AppConfig, Settings
-from gateway.support.metrics import Metrics
+from gateway.support.metrics import OAUTH_TOKENS_RECORDED, Metrics
 from gateway.tokens.cache import Cached, TokenCache
 from gateway.tokens.kv import USED, SharedKV
 from gateway.tokens.model import TokenInfo, token_digest
@@ -86,7 +86,7 @@ def state_key(state: str) -> str:
 
 
 @dataclass(frozen=True)
-class Delivery:
+class TokenHandoff:
     """What the app's return_url receives (as a form POST, never in a URL)."""
 
     return_url: str
@@ -206,7 +206,7 @@ class OAuthFlow:
 
     async def callback(
         self, query: MultiMapping[str], cookies: Mapping[str, str], now: float
-    ) -> Delivery:
+    ) -> TokenHandoff:
         """Claim the state, check its cookie, exchange the code, verify, record; what to
         deliver to the app."""
         record, app = await self._claim(single(query, "state", required=False), now)
@@ -230,7 +230,7 @@ class OAuthFlow:
         if error is not None:
             # The member declined, or LinkedIn refused the request: the app should know.
             description = single(query, "error_description", required=False) or ""
-            return Delivery(
+            return TokenHandoff(
                 app.return_url,
                 {**base, "error": error[:100], "error_description": description[:300]},
                 cookie_name,
@@ -250,9 +250,9 @@ class OAuthFlow:
         member = await self._member(grant, app, requested, now)
         scopes = grant.scopes or requested
         await self._record(app, member, scopes, grant, now)
-        self._metrics.inc("gateway_oauth_tokens_recorded_total", app=app.name, grant="code")
+        self._metrics.inc(OAUTH_TOKENS_RECORDED, app=app.name, grant="code")
         fields = _grant_fields(grant, scopes, member)
-        return Delivery(
+        return TokenHandoff(
             app.return_url, {**base, **{k: str(v) for k, v in fields.items()}}, cookie_name
         )
 
@@ -286,7 +286,7 @@ class OAuthFlow:
                 id_token=grant.id_token,
             )
         await self._record(app, member, grant.scopes, grant, now)
-        self._metrics.inc("gateway_oauth_tokens_recorded_total", app=app.name, grant="refresh")
+        self._metrics.inc(OAUTH_TOKENS_RECORDED, app=app.name, grant="refresh")
         return {"app": app.name, **_grant_fields(grant, grant.scopes, member)}
 
     def _app(self, name: str | None, *, need_flow: bool = True) -> AppConfig:

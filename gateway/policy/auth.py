@@ -18,15 +18,27 @@ INVALID_TOKEN_CODE = 65600
 EXPIRED_TOKEN_CODE = 65602
 
 
-def _challenge(error: str | None = None, description: str | None = None) -> str:
-    # RFC 6750 §3.1: a request with no bearer credentials gets a bare challenge, without
-    # an error code; a request with a bad token gets error="invalid_token".
-    parts = [f'Bearer realm="{REALM}"']
+def bearer_challenge(
+    error: str | None = None,
+    description: str | None = None,
+    *,
+    scope: str | None = None,
+    realm: str = REALM,
+) -> dict[str, str]:
+    """The ``WWW-Authenticate`` header of a refusal, the one place it is built.
+
+    RFC 6750 §3.1: a request with no bearer credentials gets a bare challenge, without an
+    error code; a bad token gets ``invalid_token``; a token without the scope the call needs
+    gets ``insufficient_scope`` with the scopes that would do.
+    """
+    parts = [f'Bearer realm="{realm}"']
     if error is not None:
         parts.append(f'error="{error}"')
     if description is not None:
         parts.append(f'error_description="{description}"')
-    return ", ".join(parts)
+    if scope is not None:
+        parts.append(f'scope="{scope}"')
+    return {"WWW-Authenticate": ", ".join(parts)}
 
 
 def _unauthorized(
@@ -44,7 +56,7 @@ def _unauthorized(
         code=code,
         message=message,
         service_error_code=service_error_code,
-        headers={"WWW-Authenticate": _challenge(error, description)},
+        headers=bearer_challenge(error, description),
     )
 
 

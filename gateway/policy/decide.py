@@ -14,16 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from gateway.catalog.grants import granted_tier
 from gateway.catalog.model import Catalog, RouteMatch
 from gateway.errors import Refusal
-from gateway.policy.auth import REALM, bearer_token, check_token
+from gateway.policy.auth import bearer_challenge
 from gateway.policy.versions import version_refusal
-from gateway.quota.buckets import (
-    granted_tier,
-    quota_buckets,
-    quota_refusal,
-    store_unavailable_refusal,
-)
+from gateway.quota.buckets import quota_buckets
 from gateway.quota.model import BucketSpec
 from gateway.quota.route_limits import route_buckets
 from gateway.restli.facts import RequestFacts
@@ -31,18 +27,6 @@ from gateway.restli.methods import RestliMethod
 from gateway.settings.model import AppConfig, UnmatchedRoutes
 from gateway.tokens.model import TokenInfo
 from gateway.webhooks.subscriptions import webhook_subscription_refusal
-
-__all__ = [
-    "Admit",
-    "Decision",
-    "Deny",
-    "bearer_token",
-    "call_name",
-    "check_token",
-    "decide",
-    "quota_refusal",
-    "store_unavailable_refusal",
-]
 
 ACCESS_DENIED_CODE = 100
 
@@ -125,14 +109,10 @@ def _insufficient_scope(catalog: Catalog, call: str, permissions: Sequence[str])
         grantors = catalog.granting_products(perm)
         where = f"granted by {_titles(catalog, grantors)}" if grantors else "no product needed"
         needs.append(f"{perm} ({where})")
-    # RFC 6750 §3.1: insufficient_scope, with the scopes that would do.
-    challenge = (
-        f'Bearer realm="{REALM}", error="insufficient_scope", scope="{" ".join(permissions)}"'
-    )
     return _forbidden(
         "insufficient_scope",
         f"Not enough permissions to access: {call}. The token needs any one of: {', '.join(needs)}",
-        {"WWW-Authenticate": challenge},
+        bearer_challenge("insufficient_scope", scope=" ".join(permissions)),
     )
 
 

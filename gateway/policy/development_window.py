@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 
+from gateway.catalog.grants import granted_tier
 from gateway.catalog.model import Catalog
 from gateway.errors import Refusal
-from gateway.quota.buckets import granted_tier
 from gateway.settings.model import AppConfig, OnDevelopmentExpiry
 
 NOTICE_DAYS = 30

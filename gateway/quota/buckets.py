@@ -9,31 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from gateway.catalog.model import Catalog, QuotaRule, Tier
+from gateway.catalog.grants import granted_tier
+from gateway.catalog.model import Catalog, QuotaRule
 from gateway.errors import Refusal
 from gateway.quota.headers import rate_limit_headers, retry_after
 from gateway.quota.keys import bucket_key
 from gateway.quota.model import BucketSpec, QuotaOutcome, Window, window_seconds
-from gateway.quota.route_limits import is_member_bucket
+from gateway.quota.route_limits import MEMBER_BUCKET, is_member_bucket
 from gateway.settings.model import AppConfig
 
 APP_BUCKET = "app"
-MEMBER_BUCKET = "member"
-
-
-def granted_tier(app: AppConfig, catalog: Catalog, product: str) -> Tier | None:
-    """The tier ``app`` holds ``product`` at: its grant's tier, else the product's default.
-
-    None when the app does not hold the product, or the product has no tiers.
-    """
-    grant = app.products.get(product)
-    known = catalog.products.get(product)
-    if grant is None or known is None:
-        return None
-    name = grant.tier if grant.tier is not None else known.default_tier
-    if name is None:
-        return None
-    return catalog.tiers.get((product, name))
 
 
 def _min_limit(limits: Iterable[int | None]) -> int | None:

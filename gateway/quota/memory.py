@@ -94,7 +94,9 @@ class MemoryStore:
         self._deadlines.clear()
 
     def expiring_keys(self) -> dict[str, float]:
-        """Every key held, with the deadline after which it is dropped."""
+        """Every key held, with the deadline after which it is dropped: the memory store's
+        side of the contract that every key expires with its window, which the contract
+        tests check here as they check Redis's TTLs."""
         return {key: entry.deadline for key, entry in self._entries.items()}
 
     def _live(self, key: str, now: float) -> _Entry | None:

@@ -147,8 +147,8 @@ class RedisStore:
         ``RespClient`` does not know (see ``resp_client.KNOWN_QUERY``) gets a store that
         sends everything through redis-py.
         """
-        plain_url, socket_timeout, connect_timeout, clock_allowance, max_pending = (
-            split_timeouts(url)
+        plain_url, socket_timeout, connect_timeout, clock_allowance, max_pending = split_timeouts(
+            url
         )
         pool = redis.asyncio.BlockingConnectionPool.from_url(
             plain_url,

@@ -334,9 +334,7 @@ class RespClient:
             connection = await self._connect_slot(slot)
         if connection.pending >= self.max_pending:
             self.queue_full += 1
-            raise QueueFull(
-                f"{connection.pending} commands already wait for Redis (max_pending)"
-            )
+            raise QueueFull(f"{connection.pending} commands already wait for Redis (max_pending)")
         reply = await connection.send(build())
         if isinstance(reply, ReplyError):
             raise reply

@@ -38,8 +38,6 @@ from gateway.tokens.model import TokenInfo
 
 log = logging.getLogger("gateway.roles")
 
-LOOKUPS_METRIC = ROLE_LOOKUPS
-
 
 @dataclass(frozen=True)
 class RoleCheck:
@@ -134,7 +132,7 @@ class RoleEnforcement:
                     check.facts.api, kind, check.authorization, check.facts.version, start
                 )
             except LookupFailed as exc:
-                self.metrics.inc(LOOKUPS_METRIC, app=check.app.name, outcome="failed")
+                self.metrics.inc(ROLE_LOOKUPS, app=check.app.name, outcome="failed")
                 if not exc.sent:
                     await self.charging.refund(charged, now, what="a role look-up")
                 log.warning("role look-up for app %s failed: %s", check.app.name, exc)
@@ -142,7 +140,7 @@ class RoleEnforcement:
                 raise GatewayError(
                     _failed(status, f"the member's roles could not be read: {exc}")
                 ) from None
-            self.metrics.inc(LOOKUPS_METRIC, app=check.app.name, outcome="ok")
+            self.metrics.inc(ROLE_LOOKUPS, app=check.app.name, outcome="ok")
             for entity, held in roles_from_elements(kind, page.elements).items():
                 roles.setdefault(entity, set()).update(held)
             if not page.more:

@@ -399,9 +399,7 @@ def mark_worker_dead(pid: int) -> None:
 
 def _declare(spec: Spec, registry: CollectorRegistry) -> Metric:
     if spec.kind is Kind.HISTOGRAM:
-        return Histogram(
-            spec.name, spec.help, spec.labels, registry=registry, buckets=spec.buckets
-        )
+        return Histogram(spec.name, spec.help, spec.labels, registry=registry, buckets=spec.buckets)
     if spec.kind is Kind.GAUGE:
         # build_info is one value whatever the worker; process figures are per live worker.
         mode: GaugeMode = "liveall" if spec.name in _WORKER_SOURCES.values() else "max"

@@ -124,6 +124,8 @@ class TokenCache:
 
     @property
     def negative_entries(self) -> int:
+        # How many unknown tokens are remembered: that this stays bounded under a flood of
+        # made-up tokens is a security property, checked through this count.
         return len(self._negative)
 
     async def lookup(self, digest: str, now: float) -> Cached | Negative | None:

@@ -11,17 +11,13 @@ import math
 from collections.abc import Sequence
 
 from gateway.errors import Refusal
-from gateway.policy.auth import REALM
+from gateway.policy.auth import bearer_challenge
 
 REVOKED_TOKEN_CODE = 65601
 
 
 def _challenge(description: str) -> dict[str, str]:
-    return {
-        "WWW-Authenticate": (
-            f'Bearer realm="{REALM}", error="invalid_token", error_description="{description}"'
-        )
-    }
+    return bearer_challenge("invalid_token", description)
 
 
 def revoked_token() -> Refusal:

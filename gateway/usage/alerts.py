@@ -29,7 +29,7 @@ from gateway.quota.keys import bucket_key, utc_day
 from gateway.quota.model import BucketState
 from gateway.quota.route_limits import is_member_bucket
 from gateway.support.logs import Fields
-from gateway.support.metrics import Metrics
+from gateway.support.metrics import USAGE_ALERT_POSTS, USAGE_ALERTS, Metrics
 from gateway.usage.ledger import UsageLedger
 
 log = logging.getLogger("gateway.usage")
@@ -39,8 +39,6 @@ POST_ATTEMPTS = 5
 POST_TIMEOUT_SECONDS = 5.0
 BACKOFF_BASE_SECONDS = 0.5
 ALERT_KEY = "usage-alert"
-ALERTS_METRIC = "gateway_usage_alerts_total"
-POSTS_METRIC = "gateway_usage_alert_posts_total"
 
 
 @dataclass(frozen=True)
@@ -151,7 +149,7 @@ class Alerts:
             try:
                 self._queue.put_nowait(event)
             except asyncio.QueueFull:
-                self._metrics.inc(POSTS_METRIC, outcome="dropped")
+                self._metrics.inc(USAGE_ALERT_POSTS, outcome="dropped")
                 log.warning("usage alert queue full: dropped %s %s", event.app, event.bucket)
 
     async def run(self, post: Post) -> None:
@@ -183,7 +181,7 @@ class Alerts:
         if not first:
             return
         self._metrics.inc(
-            ALERTS_METRIC, app=event.app, bucket=event.bucket, threshold=str(event.threshold)
+            USAGE_ALERTS, app=event.app, bucket=event.bucket, threshold=str(event.threshold)
         )
         payload = event.payload()
         log.warning(Fields(payload))
@@ -196,12 +194,12 @@ class Alerts:
             with contextlib.suppress(aiohttp.ClientError, TimeoutError, OSError):
                 status = await post(url, payload)
             if status is not None and 200 <= status < 300:
-                self._metrics.inc(POSTS_METRIC, outcome="delivered")
+                self._metrics.inc(USAGE_ALERT_POSTS, outcome="delivered")
                 return
             if attempt < POST_ATTEMPTS:
-                self._metrics.inc(POSTS_METRIC, outcome="retry")
+                self._metrics.inc(USAGE_ALERT_POSTS, outcome="retry")
                 await asyncio.sleep(self.backoff_base * 2 ** (attempt - 1))
-        self._metrics.inc(POSTS_METRIC, outcome="failed")
+        self._metrics.inc(USAGE_ALERT_POSTS, outcome="failed")
         log.warning("usage alert POST to the webhook failed %d times; given up", POST_ATTEMPTS)
 
 

@@ -25,7 +25,7 @@ from gateway.quota.keys import utc_day
 from gateway.quota.model import BucketState
 from gateway.settings.usage_alerts import UsageAlerts
 from gateway.support.logs import Fields
-from gateway.support.metrics import Metrics
+from gateway.support.metrics import LEARNED_LIMITS, Metrics
 from gateway.support.periodic_flush import flushing
 from gateway.usage.alerts import Alerts, Post, session_post
 from gateway.usage.learned import LearnedLimits
@@ -38,7 +38,6 @@ FLUSH_SECONDS = 1.0
 # (a member noted twice costs one idempotent SADD).
 SEEN_MEMBERS = 100_000
 SHADOW_PREFIX = "shadow:"
-LEARNED_METRIC = "gateway_learned_limits_total"
 REFUSED_DECISIONS = frozenset({"refuse"})
 SHADOW_DECISION = "shadow_refuse"
 
@@ -91,7 +90,7 @@ class Usage:
         mark = LearnedMark(counter, resource, member, now)
         if self.learned.add(app, mark, now):
             self._batch(app, utc_day(now)).learned.append(mark)
-            self.metrics.inc(LEARNED_METRIC, app=app, counter=counter)
+            self.metrics.inc(LEARNED_LIMITS, app=app, counter=counter)
             log.warning(
                 Fields(
                     event="learned_limit",

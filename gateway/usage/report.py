@@ -8,9 +8,10 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from gateway.catalog.grants import granted_tier
 from gateway.catalog.model import Catalog
 from gateway.policy.development_window import is_expired, window_end
-from gateway.quota.buckets import granted_tier, quota_buckets
+from gateway.quota.buckets import quota_buckets
 from gateway.quota.headers import seconds_until
 from gateway.quota.keys import bucket_key
 from gateway.quota.model import BucketSpec, BucketState

@@ -21,11 +21,10 @@ from gateway.quota.buckets import quota_buckets
 from gateway.quota.model import BucketSpec, BucketState, QuotaOutcome
 from gateway.settings.model import AppConfig, AppMode
 from gateway.support.logs import Fields
-from gateway.support.metrics import Metrics
+from gateway.support.metrics import SHADOW_REFUSALS, Metrics
 
 log = logging.getLogger("gateway.usage")
 
-SHADOW_METRIC = "gateway_shadow_refusals_total"
 SHADOW_DECISION = "shadow_refuse"
 # Protocol errors LinkedIn refuses as well: forwarding them would show nothing new.
 ALWAYS_REFUSED = frozenset({"version_missing", "version_malformed", "version_sunset"})
@@ -48,7 +47,7 @@ def waive(metrics: Metrics, app: AppConfig, refusal: Refusal, outcome: Outcome |
     (also in shadow mode for the version errors, ``ALWAYS_REFUSED``)."""
     if not is_shadow(app) or refusal.reason in ALWAYS_REFUSED:
         return False
-    metrics.inc(SHADOW_METRIC, app=app.name, reason=refusal.reason)
+    metrics.inc(SHADOW_REFUSALS, app=app.name, reason=refusal.reason)
     log.info(
         Fields(
             event="shadow_refuse",

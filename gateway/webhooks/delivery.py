@@ -22,8 +22,8 @@ import aiohttp
 
 from gateway.errors import StoreError
 from gateway.settings.model import AppConfig
-from gateway.support.metrics import Metrics
-from gateway.webhooks.queue import Delivery, WebhookQueue
+from gateway.support.metrics import WEBHOOK_DELIVERIES, Metrics
+from gateway.webhooks.queue import ClaimedNotification, WebhookQueue
 
 log = logging.getLogger("gateway.webhooks")
 
@@ -33,7 +33,6 @@ BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 300.0
 DELIVERY_TIMEOUT_SECONDS = 10.0
 CLAIM_BATCH = 10
-DELIVERED_METRIC = "gateway_webhook_deliveries_total"
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -119,12 +118,12 @@ class DeliveryWorker:
                     raise result
         return attempted
 
-    async def _deliver(self, app: str, target: str, item: Delivery) -> None:
+    async def _deliver(self, app: str, target: str, item: ClaimedNotification) -> None:
         assert self._session is not None
         headers = {
             "Content-Type": "application/json",
             "X-Gateway-Notification-Id": item.id,
-            "X-Gateway-Delivery-Attempt": str(item.attempts),
+            "X-Gateway-ClaimedNotification-Attempt": str(item.attempts),
         }
         try:
             async with self._session.post(
@@ -139,11 +138,11 @@ class DeliveryWorker:
             failure = f"status {status}"
         if status is not None and 200 <= status < 300:
             await self._queue.ack(app, item.id)
-            self._metrics.inc(DELIVERED_METRIC, app=app, outcome="delivered")
+            self._metrics.inc(WEBHOOK_DELIVERIES, app=app, outcome="delivered")
             return
         wait = self._backoff(item.attempts)
         await self._queue.retry(app, item.id, self._clock() + wait)
-        self._metrics.inc(DELIVERED_METRIC, app=app, outcome="retry")
+        self._metrics.inc(WEBHOOK_DELIVERIES, app=app, outcome="retry")
         log.warning(
             "webhook delivery for app %s failed (%s, attempt %d); retrying in %.0f s",
             app,

@@ -37,7 +37,7 @@ QUEUE_SECONDS = 7 * 86400
 
 
 @dataclass(frozen=True)
-class Delivery:
+class ClaimedNotification:
     """A claimed item: ``attempts`` counts claims so far, this one included."""
 
     id: str
@@ -52,14 +52,15 @@ class WebhookQueue(Protocol):
 
     async def claim(
         self, app: str, now: float, lease_seconds: float, limit: int
-    ) -> list[Delivery]: ...
+    ) -> list[ClaimedNotification]: ...
 
     async def ack(self, app: str, item_id: str) -> None: ...
 
     async def retry(self, app: str, item_id: str, due: float) -> None: ...
 
     async def pending(self, app: str) -> int:
-        """Items queued and not yet acknowledged (leased ones included)."""
+        """Items queued and not yet acknowledged (leased ones included): the backlog, which
+        is how a test or an operator's shell sees that nothing was lost or left behind."""
         ...
 
 
@@ -99,14 +100,16 @@ class MemoryWebhookQueue:
             fresh += 1
         return fresh
 
-    async def claim(self, app: str, now: float, lease_seconds: float, limit: int) -> list[Delivery]:
+    async def claim(
+        self, app: str, now: float, lease_seconds: float, limit: int
+    ) -> list[ClaimedNotification]:
         queue = self._app(app)
         ready = sorted((due, item) for item, due in queue.due.items() if due <= now)[:limit]
         out = []
         for _, item in ready:
             queue.due[item] = now + lease_seconds
             queue.attempts[item] = queue.attempts.get(item, 0) + 1
-            out.append(Delivery(item, queue.payloads[item], queue.attempts[item]))
+            out.append(ClaimedNotification(item, queue.payloads[item], queue.attempts[item]))
         return out
 
     async def ack(self, app: str, item_id: str) -> None:
@@ -191,7 +194,9 @@ class RedisWebhookQueue:
             args += [note.id, note.payload]
         return int(await redis_call("webhook queue", self._enqueue(keys=keys, args=args)))
 
-    async def claim(self, app: str, now: float, lease_seconds: float, limit: int) -> list[Delivery]:
+    async def claim(
+        self, app: str, now: float, lease_seconds: float, limit: int
+    ) -> list[ClaimedNotification]:
         args: list[str | int] = [repr(now), repr(now + lease_seconds), limit, QUEUE_SECONDS]
         flat = await redis_call("webhook queue", self._claim(keys=list(queue_keys(app)), args=args))
         out = []
@@ -199,7 +204,7 @@ class RedisWebhookQueue:
             raw_id, payload, attempts = flat[i : i + 3]
             item = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
             data = payload if isinstance(payload, bytes) else str(payload).encode()
-            out.append(Delivery(item, data, int(attempts)))
+            out.append(ClaimedNotification(item, data, int(attempts)))
         return out
 
     async def ack(self, app: str, item_id: str) -> None:

@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import unquote
 
+from gateway.catalog.grants import granted_tier
 from gateway.catalog.model import Catalog
 from gateway.errors import Refusal
-from gateway.quota.buckets import granted_tier
 from gateway.restli.facts import RequestFacts
 from gateway.restli.methods import READ_METHODS, RestliMethod
 from gateway.restli.syntax import split_top_level

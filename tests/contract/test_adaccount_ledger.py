@@ -198,7 +198,7 @@ async def test_ledger_keys_share_the_app_hash_tag_and_never_expire(
         ttls = await subject.ttls(NOW)
 
         never = {key for key, ttl in ttls.items() if ttl is None}
-        assert never == persistent_keys(subject.app)
+        assert never == set(persistent_keys(subject.app))
         assert never == {
             edited_key(subject.app),
             created_slots_key(subject.app),

@@ -8,7 +8,13 @@ import pytest
 
 from gateway.catalog.loader import load_catalog, parse_catalog
 from gateway.catalog.model import Catalog
-from gateway.catalog.routes import build_route_index, find_route, match_route, rule_products
+from gateway.catalog.routes import (
+    MethodNotServed,
+    build_route_index,
+    match_route,
+    resolve_route,
+    rule_products,
+)
 from gateway.restli.methods import RestliMethod as M
 
 SUB = (
@@ -324,17 +330,13 @@ def test_most_specific_wins(
 ) -> None:
     found = match_route(specific, "rest", segments, method)
     assert (found.route.pattern if found else None) == pattern
-    route = find_route(specific, "rest", segments)
-    if pattern is not None:
-        assert route is not None
-        assert route.pattern == pattern
 
 
-def test_find_route_ignores_the_method(specific: Catalog) -> None:
-    route = find_route(specific, "rest", ["things", "special"])
-    assert route is not None
-    assert route.pattern == "/rest/things/special"
-    assert find_route(specific, "v2", ["things", "special"]) is None
+def test_the_most_specific_route_names_a_method_it_does_not_serve(specific: Catalog) -> None:
+    found = resolve_route(specific, "rest", ["things", "special"], M.DELETE)
+    assert isinstance(found, MethodNotServed)
+    assert found.route.pattern == "/rest/things/special"
+    assert resolve_route(specific, "v2", ["things", "special"], M.GET) is None
 
 
 def test_params_keep_the_request_spelling(specific: Catalog) -> None:
@@ -364,8 +366,9 @@ def test_index_orders_candidates_most_specific_first(specific: Catalog) -> None:
 
 
 def test_rule_products_follow_catalog_order(shipped: Catalog) -> None:
-    route = find_route(shipped, "rest", ["me"])
-    assert route is not None
+    found = match_route(shipped, "rest", ["me"], M.GET)
+    assert found is not None
+    route = found.route
     products = rule_products(shipped, route.rules[0])
     order = list(shipped.products)
     assert list(products) == sorted(products, key=order.index)

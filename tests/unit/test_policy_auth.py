@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from gateway.errors import GatewayError, Refusal
-from gateway.policy.decide import Deny, bearer_token, check_token, decide, quota_refusal
+from gateway.policy.auth import bearer_token, check_token
+from gateway.policy.decide import Deny, decide
+from gateway.quota.buckets import quota_refusal
 from gateway.quota.model import BucketSpec, BucketState, QuotaOutcome, Window
 from gateway.restli.methods import RestliMethod
 from gateway.settings.model import UnmatchedRoutes

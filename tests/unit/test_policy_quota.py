@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.policy.decide import quota_refusal, store_unavailable_refusal
+from gateway.quota.buckets import quota_refusal, store_unavailable_refusal
 from gateway.quota.keys import bucket_key, next_utc_midnight
 from gateway.quota.model import BucketSpec, BucketState, QuotaOutcome, Window
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -17,8 +14,7 @@ from gateway.errors import ConfigError
 from gateway.settings.loader import load_settings
 from gateway.settings.model import LogFormat
 from tests.functional.gateway_harness import gateway_yaml, member_token, write_config
-from tests.functional.test_serve_process import free_port, wait_listening
-from tests.security.test_secret_leaks import answering
+from tests.serve_process import answering, free_port, launched, stop, wait_listening
 
 UTC_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -30,13 +26,7 @@ def test_serve_writes_json_lines(tmp_path: Path) -> None:
         f"listen: 127.0.0.1:{port}\nadmin_listen: 127.0.0.1:{admin}",
     )
     config = write_config(tmp_path, text)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--config", config],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with launched(["--config", config]) as proc:
         wait_listening(port, proc)
         answering(admin, proc)
         request = urllib.request.Request(
@@ -50,12 +40,7 @@ def test_serve_writes_json_lines(tmp_path: Path) -> None:
         with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310
             assert resp.status == 200
             li_uuid = resp.headers["x-li-uuid"]
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        _, err = stop(proc)
     lines = [json.loads(line) for line in err.splitlines() if line.strip()]
     assert lines
     for line in lines:

@@ -4,10 +4,8 @@ mode."""
 
 from __future__ import annotations
 
-import os
-import signal
+import contextlib
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable
@@ -19,8 +17,7 @@ from aiohttp.test_utils import TestServer
 from gateway.http.admin import build_admin_app
 from gateway.support.metrics import CONTENT_TYPE
 from tests.functional.gateway_harness import member_token
-from tests.functional.test_serve_process import free_port, wait_listening
-from tests.security.test_secret_leaks import answering
+from tests.serve_process import answering, demo_env, free_port, launched, stop, wait_listening
 from tests.unit.test_metrics import samples
 
 Start = Callable[..., Awaitable[TestServer]]
@@ -56,31 +53,19 @@ async def test_histograms_by_family_and_decision_with_bounded_labels(
     family = 'decision="admit",family="organizationAcls"'
     assert exposed[f"gateway_request_duration_seconds_count{{{family}}}"] == 2
     assert exposed['gateway_request_duration_seconds_count{decision="refuse",family="-"}'] == 2
-    assert exposed['gateway_upstream_duration_seconds_count{family="organizationAcls",status="2xx"}'] == 2
+    assert (
+        exposed['gateway_upstream_duration_seconds_count{family="organizationAcls",status="2xx"}']
+        == 2
+    )
     assert exposed['gateway_store_duration_seconds_count{operation="consume",result="ok"}'] == 2
-    assert exposed['gateway_requests_total{app="social",decision="admit",reason="-",status="200"}'] == 2
+    assert (
+        exposed['gateway_requests_total{app="social",decision="admit",reason="-",status="200"}']
+        == 2
+    )
     # Present from the start, still 0.
     assert exposed['gateway_quota_consumed_total{app="ads"}'] == 0
     for secret_or_unbounded in ("urn:li:person", "m03", "7777", "never-seen-token", "/rest/"):
         assert secret_or_unbounded not in text
-
-
-def serve(directory: Path, port: int, admin: int) -> subprocess.Popen[str]:
-    env = {
-        **os.environ,
-        "PROMETHEUS_MULTIPROC_DIR": str(directory),
-        "GATEWAY_LISTEN": f"127.0.0.1:{port}",
-        "GATEWAY_ADMIN_LISTEN": f"127.0.0.1:{admin}",
-    }
-    for name in ("GATEWAY_CONFIG", "GATEWAY_STORE"):
-        env.pop(name, None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--log-level", "WARNING"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def call(port: int) -> int:
@@ -115,24 +100,25 @@ def scrape_when_counted(admin: int, calls: int, timeout: float = 10.0) -> str:
 
 def test_two_processes_writing_one_directory_scrape_as_one(tmp_path: Path) -> None:
     ports = [(free_port(), free_port()) for _ in range(2)]
-    procs = [serve(tmp_path, port, admin) for port, admin in ports]
-    try:
+    with contextlib.ExitStack() as stack:
+        procs = [
+            stack.enter_context(
+                launched(
+                    ["--log-level", "WARNING"],
+                    demo_env(port, admin, PROMETHEUS_MULTIPROC_DIR=str(tmp_path)),
+                    stdout=subprocess.DEVNULL,
+                )
+            )
+            for port, admin in ports
+        ]
         for (port, admin), proc in zip(ports, procs, strict=True):
             wait_listening(port, proc)
             answering(admin, proc)
         assert [call(ports[0][0]) for _ in range(2)] == [200, 200]
         assert [call(ports[1][0]) for _ in range(3)] == [200, 200, 200]
         texts = [scrape_when_counted(admin, 5) for _, admin in ports]
-    finally:
         for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.communicate(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.communicate()
+            stop(proc, timeout=20)
     assert sorted(p.name for p in tmp_path.iterdir())  # the values live in the directory
     for text in texts:  # either process answers for both
         exposed = samples(text)
@@ -146,4 +132,3 @@ def test_two_processes_writing_one_directory_scrape_as_one(tmp_path: Path) -> No
         pids = {key for key in exposed if key.startswith("gateway_worker_resident_memory_bytes{")}
         assert {f'gateway_worker_resident_memory_bytes{{pid="{p.pid}"}}' for p in procs} == pids
         assert all(exposed[key] > 0 for key in pids)
-

@@ -7,7 +7,6 @@ import collections
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -25,6 +24,7 @@ from tests.functional.gateway_harness import (
     member_token,
     write_config,
 )
+from tests.serve_process import free_port, wait_listening
 
 Start = Callable[..., Awaitable[TestServer]]
 PATH = "/rest/organizationAcls?q=roleAssignee"
@@ -79,26 +79,6 @@ async def test_burst_on_real_redis_admits_exactly_100(
     )
     check_exact(await burst([str(gw.make_url("")).rstrip("/")]))
     assert await sandbox_requests(str(sandbox.make_url("")).rstrip("/")) == 100
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"process exited early with {proc.returncode}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"nothing listened on {port} within {timeout}s")
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestServer
 from gateway.quota.redis_store import RedisStore
 from gateway.runtime import RUNTIME
 from tests.functional.gateway_harness import member_token, raw_http
+from tests.redis_server import free_port
 
 Start = Callable[..., Awaitable[TestServer]]
 V = {"LinkedIn-Version": "202505", "X-Restli-Protocol-Version": "2.0.0"}
@@ -51,12 +52,6 @@ async def sandbox_requests(sandbox: TestServer) -> int:
 def port_of(server: TestServer) -> int:
     assert server.port is not None
     return server.port
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_admitted_call_is_forwarded_with_quota_headers(

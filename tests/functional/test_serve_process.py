@@ -4,53 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_listening(port: int, proc: subprocess.Popen[str], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "serve exited early"
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"nothing listened on {port}")
-
-
-def start_demo(port: int, admin: int, **extra: str) -> subprocess.Popen[str]:
-    """``serve`` on the shipped demo config, listening on ``port`` (admin on ``admin``)."""
-    env = {
-        **os.environ,
-        "GATEWAY_LISTEN": f"127.0.0.1:{port}",
-        "GATEWAY_ADMIN_LISTEN": f"127.0.0.1:{admin}",
-        **extra,
-    }
-    env.pop("GATEWAY_CONFIG", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+from tests.serve_process import demo_env, free_port, launched, stop, wait_listening
 
 
 def test_serve_on_demo_defaults_answers_logs_and_stops_cleanly() -> None:
     port, admin = free_port(), free_port()
-    proc = start_demo(port, admin)
-    try:
+    with launched(env=demo_env(port, admin)) as proc:
         wait_listening(port, proc)
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/rest/organizationAcls?q=roleAssignee",
@@ -62,12 +25,7 @@ def test_serve_on_demo_defaults_answers_logs_and_stops_cleanly() -> None:
             assert json.loads(resp.read())["elements"]
         with urllib.request.urlopen(f"http://127.0.0.1:{admin}/readyz", timeout=10) as resp:
             assert json.loads(resp.read())["ready"] is True
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        out, err = stop(proc, timeout=20)
     assert proc.returncode == 0
     assert "Bearer demo-alice" in out  # the demo hint a newcomer copies
     access = [line for line in err.splitlines() if " gateway.access " in line]
@@ -82,15 +40,9 @@ def test_serve_on_demo_defaults_answers_logs_and_stops_cleanly() -> None:
 
 def test_serve_runs_on_the_loop_the_environment_names() -> None:
     port, admin = free_port(), free_port()
-    proc = start_demo(port, admin, GATEWAY_EVENT_LOOP="asyncio")
-    try:
+    with launched(env=demo_env(port, admin, GATEWAY_EVENT_LOOP="asyncio")) as proc:
         wait_listening(port, proc)
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        _, err = stop(proc, timeout=20)
     assert proc.returncode == 0
     assert "asyncio loop)" in err
 

@@ -11,15 +11,9 @@ in-process gateway are searched for in every captured log record.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import signal
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,8 +23,15 @@ from aiohttp.test_utils import TestServer
 from gateway.app import build_gateway_app
 from gateway.settings.loader import load_settings
 from gateway.support.redact import mask_text, mask_url
-from tests.functional.test_serve_process import free_port, wait_listening
 from tests.redis_server import RedisUnavailable, start_redis_server
+from tests.serve_process import (
+    answering,
+    demo_env,
+    free_port,
+    launched,
+    stop,
+    wait_listening,
+)
 
 REDIS_PASSWORD = "SECRET-redis-pw-7f3a"
 CLIENT_SECRET = "SECRET-client-9b21"
@@ -158,25 +159,12 @@ def test_serve_prints_no_secret(tmp_path: Path, level: str) -> None:
     port, admin, dead = free_port(), free_port(), dead_port()
     config = tmp_path / "gateway.yaml"
     config.write_text(config_text(port, admin, dead))
-    env = {**os.environ, "LEAK_TEST_SECRET": CLIENT_SECRET}
-    for name in ("GATEWAY_CONFIG", "GATEWAY_LISTEN", "GATEWAY_ADMIN_LISTEN", "GATEWAY_STORE"):
-        env.pop(name, None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--config", str(config), "--log-level", level],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    env["LEAK_TEST_SECRET"] = CLIENT_SECRET
+    with launched(["--config", str(config), "--log-level", level], env) as proc:
         wait_listening(port, proc)
         answers = asyncio.run(send_all(port))
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        out, err = stop(proc)
     assert_answered(answers)
     printed = out + err
     # What was printed is there: the start-up line with the masked store, the parser errors
@@ -189,45 +177,12 @@ def test_serve_prints_no_secret(tmp_path: Path, level: str) -> None:
     assert leaked == [], printed
 
 
-def answering(admin: int, proc: subprocess.Popen[str], timeout: float = 20.0) -> None:
-    """Until the admin listener answers (serve is then past its start-up, its signal
-    handlers in place) or the process has exited; bounded by ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while proc.poll() is None and time.monotonic() < deadline:
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(f"http://127.0.0.1:{admin}/healthz", timeout=2),
-        ):
-            return
-        time.sleep(0.05)
-
-
 def run_demo(store: str) -> tuple[int, str, str]:
     """``serve`` on the demo config with ``store``: stopped once it listens (or exited)."""
     port, admin = free_port(), free_port()
-    env = {
-        **os.environ,
-        "GATEWAY_LISTEN": f"127.0.0.1:{port}",
-        "GATEWAY_ADMIN_LISTEN": f"127.0.0.1:{admin}",
-        "GATEWAY_STORE": store,
-    }
-    env.pop("GATEWAY_CONFIG", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with launched(env=demo_env(port, admin, GATEWAY_STORE=store)) as proc:
         answering(admin, proc)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        out, err = stop(proc)
     return proc.returncode, out, err
 
 

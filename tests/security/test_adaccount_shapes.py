@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -28,14 +28,6 @@ ServerFactory = Callable[..., Awaitable[TestServer]]
 SIXTH = 6
 EDITED = 3
 BOUNDARY = "xYzBoundary42"
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[RecordingUpstream]:
-    recording = RecordingUpstream()
-    await recording.start()
-    yield recording
-    await recording.close()
 
 
 def _multipart(entity: dict[str, object]) -> bytes:

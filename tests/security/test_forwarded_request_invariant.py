@@ -38,6 +38,7 @@ from gateway.errors import GatewayError
 from gateway.restli.classify import classify
 from gateway.settings.loader import load_settings
 from tests.functional.gateway_harness import gateway_yaml, write_config
+from tests.security.raw_http import exchange as raw_exchange
 from tests.security.recording_upstream import Recorded, RecordingUpstream
 
 T = TypeVar("T")
@@ -204,23 +205,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 async def exchange(port: int, data: bytes) -> tuple[int, dict[str, str]]:
-    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), WAIT)
-    try:
-        writer.write(data)
-        await writer.drain()
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)
-        lines = head.decode("latin-1").split("\r\n")
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            if name:
-                headers[name.strip().lower()] = value.strip()
-        length = int(headers.get("content-length", "0"))
-        if length:
-            await asyncio.wait_for(reader.readexactly(length), WAIT)
-        return int(lines[0].split(" ", 2)[1]), headers
-    finally:
-        writer.close()
+    status, headers, _ = await raw_exchange(port, data)
+    return status, headers
 
 
 def classified(method: str, target: str, headers: tuple[tuple[str, str], ...], body: bytes) -> Any:

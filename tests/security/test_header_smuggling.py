@@ -14,7 +14,7 @@ import asyncio
 import gzip
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,7 @@ from gateway.app import build_gateway_app
 from gateway.runtime import RUNTIME
 from gateway.settings.loader import load_settings
 from tests.functional.gateway_harness import gateway_yaml, member_token, write_config
+from tests.security.raw_http import exchange as raw_exchange
 from tests.security.recording_upstream import RecordingUpstream
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
@@ -35,14 +36,6 @@ BODY = json.dumps(
 # A Community Management Development member: every admitted call is counted.
 TOKEN = member_token(0)
 WAIT = 10.0
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[RecordingUpstream]:
-    recording = RecordingUpstream()
-    await recording.start()
-    yield recording
-    await recording.close()
 
 
 @pytest.fixture
@@ -63,25 +56,8 @@ def standard(*, token: str = TOKEN) -> tuple[str, ...]:
 
 
 async def exchange(gw: TestServer, data: bytes) -> tuple[int, dict[str, str], bytes]:
-    """Send raw bytes, read one response (Content-Length framed), close."""
-    assert gw.host is not None and gw.port is not None
-    reader, writer = await asyncio.wait_for(asyncio.open_connection(gw.host, gw.port), WAIT)
-    try:
-        writer.write(data)
-        await writer.drain()
-        raw = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)
-        lines = raw.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ", 2)[1])
-        headers = {}
-        for line in lines[1:]:
-            if line:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
-        length = int(headers.get("content-length", "0"))
-        body = await asyncio.wait_for(reader.readexactly(length), WAIT) if length else b""
-        return status, headers, body
-    finally:
-        writer.close()
+    assert gw.port is not None
+    return await raw_exchange(gw.port, data)
 
 
 def counted(gw: TestServer) -> float:

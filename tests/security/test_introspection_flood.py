@@ -17,7 +17,6 @@ from aiohttp.test_utils import TestServer
 
 from gateway.app import build_gateway_app
 from gateway.errors import ConfigError
-from gateway.sandbox.app import make_sandbox_app
 from gateway.settings.loader import load_settings
 from tests.functional.gateway_harness import FakeClock, write_config
 from tests.functional.oauth_support import ACLS, call, metric, oauth_yaml, sandbox_oauth
@@ -26,11 +25,6 @@ ServerFactory = Callable[..., Awaitable[TestServer]]
 APPS = ("social", "social-std", "ads")  # the harness config, asked in this order
 BURST = 4
 FLOOD = 30
-
-
-@pytest.fixture
-async def sandbox(aiohttp_server: ServerFactory) -> TestServer:
-    return await aiohttp_server(make_sandbox_app())
 
 
 async def start(

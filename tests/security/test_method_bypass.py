@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,14 +31,6 @@ M = RestliMethod
 # Standard tier, no quota: the only refusals left are the ones under test.
 TOKEN = "tok-std"
 KEY = "urn%3Ali%3Aorganization%3A7"
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[RecordingUpstream]:
-    recording = RecordingUpstream()
-    await recording.start()
-    yield recording
-    await recording.close()
 
 
 async def start(

@@ -22,7 +22,6 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from gateway.sandbox.app import make_sandbox_app
 from tests.functional.oauth_support import (
     REDIRECT_URI,
     authorize,
@@ -38,11 +37,6 @@ from tests.functional.oauth_support import (
 ServerFactory = Callable[..., Awaitable[TestServer]]
 SCOPES = "openid r_organization_social rw_organization_admin"
 VERIFIER = "verifier-" + "v" * 50
-
-
-@pytest.fixture
-async def sandbox(aiohttp_server: ServerFactory) -> TestServer:
-    return await aiohttp_server(make_sandbox_app())
 
 
 async def start(

@@ -32,7 +32,6 @@ from aiohttp.test_utils import TestServer
 
 from gateway.app import build_gateway_app
 from gateway.http.admin import build_admin_app
-from gateway.sandbox.app import make_sandbox_app
 from gateway.server.listener import GuardedSite, connection_caps, start_guarded_site
 from gateway.settings.connections import ConnectionLimits
 from gateway.settings.loader import load_settings
@@ -50,11 +49,6 @@ BOUND = 15.0
 class Gateway:
     port: int
     site: GuardedSite
-
-
-@pytest.fixture
-async def sandbox(aiohttp_server: ServerFactory) -> TestServer:
-    return await aiohttp_server(make_sandbox_app())
 
 
 @asynccontextmanager

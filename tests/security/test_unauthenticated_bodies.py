@@ -22,7 +22,6 @@ from multidict import MultiDict
 from gateway.http.public_bodies import PUBLIC_BODIES
 from gateway.oauth.flow import state_key
 from gateway.runtime import RUNTIME
-from gateway.sandbox.app import make_sandbox_app
 from tests.functional.gateway_harness import FakeClock
 from tests.functional.oauth_support import (
     ACLS,
@@ -34,6 +33,7 @@ from tests.functional.oauth_support import (
     sandbox_oauth,
     start_oauth_gateway,
 )
+from tests.security.raw_http import status_and_head
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 WAIT = 10.0
@@ -41,11 +41,6 @@ NOW = 1_800_000_000.0
 SCOPES = "openid r_organization_social rw_organization_admin"
 # The one bound states and tokens shared on memory:// before they were kept apart.
 SHARED_BOUND = 100_000
-
-
-@pytest.fixture
-async def sandbox(aiohttp_server: ServerFactory) -> TestServer:
-    return await aiohttp_server(make_sandbox_app())
 
 
 async def start(
@@ -61,16 +56,8 @@ async def start(
 
 
 async def raw_status(gw: TestServer, head: str, body: bytes = b"") -> tuple[int, bytes]:
-    """Send ``head`` and ``body`` on a raw socket; the status line's code and the head."""
     assert gw.port is not None
-    reader, writer = await asyncio.open_connection("127.0.0.1", gw.port)
-    try:
-        writer.write(head.encode() + body)
-        await writer.drain()
-        answer = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)
-        return int(answer.split(b" ", 2)[1]), answer
-    finally:
-        writer.close()
+    return await status_and_head(gw.port, head, body)
 
 
 # --- body caps ----------------------------------------------------------------------------

@@ -57,8 +57,7 @@ def test_learned_marks_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     limits = learned.LearnedLimits()
     now = 1_700_000_000.0
     added = [
-        limits.add("a", LearnedMark("APPLICATION", f"rest/r{i}", None, now), now)
-        for i in range(8)
+        limits.add("a", LearnedMark("APPLICATION", f"rest/r{i}", None, now), now) for i in range(8)
     ]
     assert added == [True] * 5 + [False] * 3
     assert len(limits.of_app("a", now)) == 5

@@ -27,6 +27,7 @@ from gateway.runtime import RUNTIME
 from gateway.sandbox.app import make_sandbox_app
 from gateway.settings.loader import load_settings
 from tests.functional.gateway_harness import FakeClock
+from tests.security.raw_http import status_and_head
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 APP = "hooks"
@@ -188,17 +189,8 @@ async def test_a_real_push_still_goes_through(
 
 
 async def raw_exchange(gw: TestServer, head: str, body: bytes = b"") -> tuple[int, bytes]:
-    """Send ``head`` (and ``body``) on a raw socket; the status and the whole answer."""
     assert gw.port is not None
-    reader, writer = await asyncio.open_connection("127.0.0.1", gw.port)
-    try:
-        writer.write(head.encode() + body)
-        await writer.drain()
-        answer = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)
-        status = int(answer.split(b" ", 2)[1])
-        return status, answer
-    finally:
-        writer.close()
+    return await status_and_head(gw.port, head, body)
 
 
 async def test_a_declared_oversized_push_is_refused_before_its_body(

@@ -43,6 +43,11 @@ HOP_BY_HOP = frozenset(
 )
 # Answers whose bodies the gateway reads before passing them on (see ``forward``).
 INSPECTED_STATUSES = frozenset({401, 429})
+# An answer of a declared length up to this is read whole and sent in one write: most of
+# LinkedIn's JSON answers. Longer or unframed answers stream through chunk by chunk.
+WHOLE_ANSWER_BYTES = 64 * 1024
+# Statuses that carry no body, whatever their headers say (RFC 9110 §6.4.1).
+BODILESS_STATUSES = frozenset({204, 304})
 # Headers only the gateway may set on a request it forwards.
 GATEWAY_ONLY = frozenset({"x-gateway-member", "x-gateway-member-secret"})
 
@@ -125,9 +130,19 @@ class Upstream(SessionOwner):
                 data=body,
                 allow_redirects=False,
             ) as upstream:
+                headers = response_headers(upstream.headers)
+                headers.update(extra_headers)
+                if _whole(upstream):
+                    # Read before answering: one write of head and body, and the upstream
+                    # connection is free again before the caller reads a byte.
+                    data = await upstream.read()
+                    if upstream.status in INSPECTED_STATUSES and inspect_answer is not None:
+                        await inspect_answer(upstream.status, data)
+                    return web.Response(
+                        status=upstream.status, reason=upstream.reason, body=data, headers=headers
+                    )
                 response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
-                response.headers.extend(response_headers(upstream.headers))
-                response.headers.update(extra_headers)
+                response.headers.extend(headers)
                 if upstream.content_length is not None:
                     response.content_length = upstream.content_length
                 if upstream.status in INSPECTED_STATUSES and inspect_answer is not None:
@@ -167,6 +182,16 @@ class Upstream(SessionOwner):
                 return upstream.status, await upstream.content.read(1024 * 1024)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _upstream_error(self.host, exc) from None
+
+
+def _whole(upstream: aiohttp.ClientResponse) -> bool:
+    """Whether the answer is small and framed by its length."""
+    length = upstream.content_length
+    return (
+        length is not None
+        and length <= WHOLE_ANSWER_BYTES
+        and upstream.status not in BODILESS_STATUSES
+    )
 
 
 def _upstream_error(host: str, exc: aiohttp.ClientError | TimeoutError) -> UpstreamError:

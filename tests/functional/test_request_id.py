@@ -67,6 +67,9 @@ async def test_an_insane_request_id_is_replaced_and_refusals_carry_one_too(
     assert MADE.match(made), made
     [line] = access_lines(caplog)
     assert f"request_id={made} li_uuid=-" in line
+    # Each request made an id of its own.
+    _, again = await fetch(gw, CALL, {"X-Request-Id": given})
+    assert MADE.match(again["X-Request-Id"]) and again["X-Request-Id"] != made
 
 
 async def test_every_listener_route_answers_with_a_request_id(

@@ -50,15 +50,15 @@ def add_oauth_routes(app: web.Application) -> None:
     app.router.add_post("/oauth/refresh", _endpoint("refresh", _refresh))
 
 
-def form_post_page(delivery: TokenHandoff) -> str:
-    """An HTML page that POSTs ``delivery.fields`` to ``delivery.return_url`` at once."""
+def form_post_page(handoff: TokenHandoff) -> str:
+    """An HTML page that POSTs ``handoff.fields`` to ``handoff.return_url`` at once."""
     inputs = "".join(
         f'<input type="hidden" name="{html.escape(name)}" value="{html.escape(value)}">'
-        for name, value in delivery.fields.items()
+        for name, value in handoff.fields.items()
     )
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Signing in</title></head>'
-        f'<body><form method="post" action="{html.escape(delivery.return_url)}">{inputs}'
+        f'<body><form method="post" action="{html.escape(handoff.return_url)}">{inputs}'
         '<noscript><button type="submit">Continue</button></noscript></form>'
         f"<script>{_SUBMIT}</script></body></html>"
     )
@@ -90,20 +90,20 @@ async def _authorize(request: web.Request, body: bytes) -> web.StreamResponse:
 
 async def _callback(request: web.Request, body: bytes) -> web.StreamResponse:
     runtime = request.app[RUNTIME]
-    delivery = await _flow(request).callback(request.query, request.cookies, runtime.clock())
+    handoff = await _flow(request).callback(request.query, request.cookies, runtime.clock())
     policy = (
-        f"default-src 'none'; script-src 'sha256-{_SUBMIT_HASH}'; form-action {delivery.return_url}"
+        f"default-src 'none'; script-src 'sha256-{_SUBMIT_HASH}'; form-action {handoff.return_url}"
     )
     response = web.Response(
-        text=form_post_page(delivery),
+        text=form_post_page(handoff),
         content_type="text/html",
         headers={**NO_STORE, "Content-Security-Policy": policy},
     )
-    if delivery.cookie is not None:
+    if handoff.cookie is not None:
         response.del_cookie(
-            delivery.cookie,
+            handoff.cookie,
             path="/",
-            secure=delivery.cookie.startswith("__Host-"),
+            secure=handoff.cookie.startswith("__Host-"),
             httponly=True,
             samesite="Lax",
         )

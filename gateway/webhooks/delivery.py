@@ -123,7 +123,7 @@ class DeliveryWorker:
         headers = {
             "Content-Type": "application/json",
             "X-Gateway-Notification-Id": item.id,
-            "X-Gateway-ClaimedNotification-Attempt": str(item.attempts),
+            "X-Gateway-Delivery-Attempt": str(item.attempts),
         }
         try:
             async with self._session.post(

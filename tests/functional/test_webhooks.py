@@ -231,7 +231,7 @@ async def test_push_is_queued_then_delivered_per_notification(
     await eventually(lambda: len(receiver.got) == 2)
     assert sorted(receiver.ids()) == ["11", "12"]
     for headers, payload in receiver.got:
-        assert headers["X-Gateway-ClaimedNotification-Attempt"] == "1"
+        assert headers["X-Gateway-Delivery-Attempt"] == "1"
         assert payload["type"] == SOCIAL
         assert [n["notificationId"] for n in payload["notifications"]] == [
             int(headers["X-Gateway-Notification-Id"])
@@ -315,7 +315,7 @@ async def test_a_failing_receiver_is_retried_with_backoff(
     assert len(receiver.got) == 2  # the second backoff is 2 s
     clock.now += 0.5
     await eventually(lambda: len(receiver.got) == 3)
-    assert [h["X-Gateway-ClaimedNotification-Attempt"] for h, _ in receiver.got] == ["1", "2", "3"]
+    assert [h["X-Gateway-Delivery-Attempt"] for h, _ in receiver.got] == ["1", "2", "3"]
     assert set(receiver.ids()) == {"41"}
     await eventually(
         lambda: (
@@ -362,7 +362,7 @@ async def test_in_flight_item_is_redelivered_after_a_worker_dies_memory(
         clock.now += LEASE_SECONDS
         await eventually(lambda: len(receiver.got) == 2)
         assert receiver.ids() == ["61", "61"]
-        assert receiver.got[1][0]["X-Gateway-ClaimedNotification-Attempt"] == "2"
+        assert receiver.got[1][0]["X-Gateway-Delivery-Attempt"] == "2"
         await eventually(
             lambda: (
                 metrics.value("gateway_webhook_deliveries_total", app="a", outcome="delivered") == 1

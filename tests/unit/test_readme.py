@@ -1,5 +1,6 @@
 """README.md and docs/ stay true: the CI runs the README's test command, the reference in
-docs/ lists every reason code and metric, and the README links every reference document."""
+docs/ lists every reason code, gateway header and metric, and the README links every
+reference document."""
 
 from __future__ import annotations
 
@@ -48,6 +49,17 @@ def test_every_reason_code_is_documented() -> None:
     section = HTTP_REFERENCE.split("## Errors and reason codes", 1)[1].split("\n## ", 1)[0]
     table = set(re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.M))
     assert codes - table == set()
+
+
+def test_every_gateway_header_is_documented() -> None:
+    # Webhook receivers and clients match these names exactly: a rename in the code alone
+    # breaks them.
+    named: set[str] = set()
+    for path in (ROOT / "gateway").rglob("*.py"):
+        named.update(re.findall(r'"(X-Gateway-[A-Za-z-]+)"', path.read_text()))
+    assert {"X-Gateway-Reason", "X-Gateway-Delivery-Attempt"} <= named
+    table = set(re.findall(r"^\| `(X-Gateway-[A-Za-z-]+)` \|", HTTP_REFERENCE, flags=re.M))
+    assert named - table == set()
 
 
 def test_the_readme_links_every_reference_document() -> None:

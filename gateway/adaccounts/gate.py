@@ -73,7 +73,7 @@ class AdAccountGate:
                 return NO_SLOTS
             raise GatewayError(store_unavailable_refusal()) from None
 
-    async def settle(
+    async def settle_test_accounts(
         self, slots: TestSlots, status: int | None, headers: Mapping[str, str]
     ) -> None:
         """After the upstream answered (``status``) or failed (None): keep or give back."""

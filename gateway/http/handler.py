@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 
 from aiohttp import web
@@ -27,7 +28,7 @@ from gateway.policy.auth import bearer_token, check_token, invalid_token
 from gateway.policy.decide import Admit, Decision, Deny, decide
 from gateway.policy.development_window import (
     ProductWindow,
-    expiry_refusal,
+    check_expiry,
     notice_headers,
     noticed_windows,
 )
@@ -54,7 +55,7 @@ from gateway.support.logs import Fields
 from gateway.tokens.chain import Resolved
 from gateway.tokens.identity import Identity
 from gateway.tokens.model import TokenInfo
-from gateway.usage.hooks import answer_inspector, learned_limit, note_request
+from gateway.usage.hooks import answer_inspector, check_learned_limit, note_request
 from gateway.usage.shadow import shadow_admit, waive
 
 access_log = logging.getLogger("gateway.access")
@@ -118,19 +119,15 @@ async def _serve(request: web.Request, runtime: Runtime, outcome: Outcome) -> we
     )
     note_unmatched(runtime.unmatched, request.method, facts, decision, now)
     if isinstance(decision, Deny):
-        if not waive(runtime.metrics, app, decision.refusal, outcome):
-            standing = await _standing(runtime, app, info.member, now)
-            raise GatewayError(_with_headers(decision.refusal, standing))
+        async with _unless_shadow(runtime, caller, now, outcome, standing=True):
+            raise GatewayError(decision.refusal)
         decision = shadow_admit(app, info.member, settings.catalog)
-    expired = expiry_refusal(windows, decision.products, settings.on_development_expiry, {})
-    if expired is not None and not waive(runtime.metrics, app, expired, outcome):
-        raise GatewayError(expired)
-    learned = learned_limit(runtime.usage, app, info.member, facts, now)
-    if learned is not None and not waive(runtime.metrics, app, learned, outcome):
-        standing = await _standing(runtime, app, info.member, now)
-        raise GatewayError(_with_headers(learned, standing))
+    async with _unless_shadow(runtime, caller, now, outcome):
+        check_expiry(windows, decision.products, settings.on_development_expiry)
+    async with _unless_shadow(runtime, caller, now, outcome, standing=True):
+        check_learned_limit(runtime.usage, app, info.member, facts, now)
     body = await _check_roles(request, runtime, caller, facts, decision, body, now, outcome)
-    body, ad_claim = await _ad_account_claim(request, runtime, app, facts, decision, body)
+    body, ad_claim = await _read_ad_account_claim(request, runtime, app, facts, decision, body)
 
     quota = await _consume(runtime, decision.buckets, now, outcome)
     headers = rate_limit_headers(quota.states, now) if quota is not None else {}
@@ -159,14 +156,14 @@ async def _serve(request: web.Request, runtime: Runtime, outcome: Outcome) -> we
         )
     except UpstreamError as exc:
         _upstream_took(runtime, outcome, "error", sent_at)
-        await runtime.ad_accounts.settle(slots, None, {})
+        await runtime.ad_accounts.settle_test_accounts(slots, None, {})
         outcome.decision = "upstream_error"
         runtime.metrics.inc(metrics.UPSTREAM_ERRORS, reason=exc.reason)
         if not exc.sent:
             headers = await _refund(runtime, quota, now, headers)
         raise GatewayError(_with_headers(exc.refusal(), headers)) from None
     _upstream_took(runtime, outcome, f"{response.status // 100}xx", sent_at)
-    await runtime.ad_accounts.settle(slots, response.status, response.headers)
+    await runtime.ad_accounts.settle_test_accounts(slots, response.status, response.headers)
     return response
 
 
@@ -205,10 +202,8 @@ async def _authenticate(
     token = bearer_token(authorization)
     identity = runtime.identity
     resolved = await identity.chain.resolve(token, now)
-    refused = check_token(resolved.info if resolved is not None else None, now)
-    if refused is not None:
-        raise GatewayError(refused)
-    assert resolved is not None
+    check_token(resolved.info if resolved is not None else None, now)
+    assert resolved is not None  # check_token raised for an unknown token
     app = runtime.settings.apps.get(resolved.info.app)
     if app is None:
         # A token of an app this config does not know is as good as unknown.
@@ -288,11 +283,8 @@ async def _check_roles(
     if body is None and wants_body(app, request.method):
         body = await read_body(request, runtime.settings.max_body_bytes)
     check = RoleCheck(app, caller.info, facts, decision.match, body, caller.authorization)
-    try:
+    async with _unless_shadow(runtime, caller, now, outcome):
         await runtime.roles.check(check, now)
-    except GatewayError as exc:
-        if not waive(runtime.metrics, app, exc.refusal, outcome):
-            raise
     return body
 
 
@@ -316,7 +308,7 @@ async def _claim_ad_accounts(
         raise GatewayError(_with_headers(exc.refusal, after)) from None
 
 
-async def _ad_account_claim(
+async def _read_ad_account_claim(
     request: web.Request,
     runtime: Runtime,
     app: AppConfig,
@@ -346,6 +338,24 @@ def _with_headers(refusal: Refusal, headers: Mapping[str, str]) -> Refusal:
     if not headers:
         return refusal
     return replace(refusal, headers={**headers, **refusal.headers})
+
+
+@asynccontextmanager
+async def _unless_shadow(
+    runtime: Runtime, caller: Caller, now: float, outcome: Outcome, *, standing: bool = False
+) -> AsyncIterator[None]:
+    """One check of the request path. The refusal it raises is waived for a shadow-mode app
+    (logged and counted, the call goes on); otherwise it is raised, with the app's quota
+    headers when ``standing`` (a refused call still learns where it stands)."""
+    try:
+        yield
+    except GatewayError as exc:
+        if waive(runtime.metrics, caller.app, exc.refusal, outcome):
+            return
+        if not standing:
+            raise
+        headers = await _standing(runtime, caller.app, caller.info.member, now)
+        raise GatewayError(_with_headers(exc.refusal, headers)) from None
 
 
 async def _consume(

@@ -89,16 +89,17 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
-def check_token(info: TokenInfo | None, now: float) -> Refusal | None:
-    """A 401 refusal when the token is unknown or expired at ``now``, else None.
+def check_token(info: TokenInfo | None, now: float) -> TokenInfo:
+    """The token's facts when it is known and alive at ``now``; raises GatewayError (401)
+    when it is unknown (invalid_token) or expired (expired_token).
 
     A token whose ``expires_at`` equals ``now`` has expired: its lifetime is over.
     """
     if info is None:
-        return invalid_token()
+        raise GatewayError(invalid_token())
     if info.expires_at is not None and info.expires_at <= now:
-        return expired_token()
-    return None
+        raise GatewayError(expired_token())
+    return info
 
 
 def invalid_token() -> Refusal:

@@ -26,7 +26,7 @@ from email.utils import format_datetime
 
 from gateway.catalog.grants import granted_tier
 from gateway.catalog.model import Catalog
-from gateway.errors import Refusal
+from gateway.errors import GatewayError, Refusal
 from gateway.settings.model import AppConfig, OnDevelopmentExpiry
 
 NOTICE_DAYS = 30
@@ -117,34 +117,36 @@ def notice_headers(windows: Iterable[ProductWindow], policy: OnDevelopmentExpiry
     return headers
 
 
-def expiry_refusal(
+def check_expiry(
     windows: Iterable[ProductWindow],
     call_products: Iterable[str],
     policy: OnDevelopmentExpiry,
-    headers: dict[str, str],
-) -> Refusal | None:
-    """403 ``development_tier_expired`` under ``block`` when every product authorizing the
-    call has an expired window; a call some live product authorizes goes on."""
+) -> None:
+    """Raises GatewayError (403 ``development_tier_expired``) under ``block`` when every
+    product authorizing the call has an expired window; a call some live product
+    authorizes goes on."""
     if policy is not OnDevelopmentExpiry.BLOCK:
-        return None
+        return
     expired = {w.product: w for w in windows if w.expired}
     products = list(call_products)
     if not products or not all(p in expired for p in products):
-        return None
+        return
     shown = ", ".join(
         f"{expired[p].tier_title} (since {expired[p].since.isoformat()}, "
         f"ended {expired[p].ends.isoformat()})"
         for p in products
     )
-    return Refusal(
-        status=403,
-        reason="development_tier_expired",
-        code="ACCESS_DENIED",
-        message=(
-            f"The Development tier window is over: {shown}. Request the Standard tier to continue"
-        ),
-        service_error_code=100,
-        headers=headers,
+    raise GatewayError(
+        Refusal(
+            status=403,
+            reason="development_tier_expired",
+            code="ACCESS_DENIED",
+            message=(
+                f"The Development tier window is over: {shown}. "
+                "Request the Standard tier to continue"
+            ),
+            service_error_code=100,
+        )
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from gateway.errors import Refusal
+from gateway.errors import GatewayError
 from gateway.restli.facts import RequestFacts
 from gateway.settings.model import AppConfig
 from gateway.usage.learned import APPLICATION_AND_MEMBER, learned_refusal, resource_of
@@ -14,12 +14,14 @@ from gateway.usage.recorder import Usage
 Inspect = Callable[[int, bytes], Awaitable[None]]
 
 
-def learned_limit(
+def check_learned_limit(
     usage: Usage, app: AppConfig, member: str | None, facts: RequestFacts, now: float
-) -> Refusal | None:
-    """The 429 for a call to a resource LinkedIn throttled today; no I/O."""
+) -> None:
+    """Raises GatewayError (the 429) for a call to a resource LinkedIn throttled today for
+    this app (or member); no I/O."""
     mark = usage.learned.find(app.name, member, resource_of(facts), now)
-    return None if mark is None else learned_refusal(mark, now)
+    if mark is not None:
+        raise GatewayError(learned_refusal(mark, now))
 
 
 def answer_inspector(

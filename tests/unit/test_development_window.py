@@ -7,13 +7,14 @@ from datetime import UTC, date, datetime
 import pytest
 
 from gateway.catalog.loader import load_catalog
+from gateway.errors import GatewayError
 from gateway.policy.development_window import (
     EXPIRES_HEADER,
     NOTICE_HEADER,
     SUNSET_HEADER,
     OncePerDay,
     add_months,
-    expiry_refusal,
+    check_expiry,
     in_notice,
     is_expired,
     notice_headers,
@@ -108,21 +109,24 @@ def test_headers_say_ended_after_the_end() -> None:
         (at(2027, 6, 1), BLOCK, (), False),
     ],
 )
-def test_expiry_refusal(
+def test_check_expiry(
     now: float, policy: OnDevelopmentExpiry, products: tuple[str, ...], refused: bool
 ) -> None:
     grants = {CM: CM_DEV, "advertising": ProductGrant("advertising", "standard", None)}
     windows = noticed_windows(app(**grants), CATALOG, now)
-    refusal = expiry_refusal(windows, products, policy, {"X": "1"})
-    assert (refusal is not None) is refused
-    if refusal is not None:
-        assert (refusal.status, refusal.reason, refusal.code) == (
-            403,
-            "development_tier_expired",
-            "ACCESS_DENIED",
-        )
-        assert "2027-06-01" in refusal.message
-        assert refusal.headers == {"X": "1"}
+    if not refused:
+        check_expiry(windows, products, policy)
+        return
+    with pytest.raises(GatewayError) as caught:
+        check_expiry(windows, products, policy)
+    refusal = caught.value.refusal
+    assert (refusal.status, refusal.reason, refusal.code) == (
+        403,
+        "development_tier_expired",
+        "ACCESS_DENIED",
+    )
+    assert "2027-06-01" in refusal.message
+    assert refusal.headers == {}
 
 
 def test_once_per_day() -> None:

@@ -110,8 +110,9 @@ def _info(expires_at: float | None) -> TokenInfo:
 def test_check_token_refuses(
     info: TokenInfo | None, expected: tuple[int, str, int, str, str]
 ) -> None:
-    refusal = check_token(info, NOW)
-    assert refusal is not None
+    with pytest.raises(GatewayError) as caught:
+        check_token(info, NOW)
+    refusal = caught.value.refusal
     got = (
         refusal.status,
         refusal.reason,
@@ -125,7 +126,8 @@ def test_check_token_refuses(
 
 @pytest.mark.parametrize("expires_at", [None, NOW + 0.001, NOW + 86400], ids=str)
 def test_check_token_accepts(expires_at: float | None) -> None:
-    assert check_token(_info(expires_at), NOW) is None
+    info = _info(expires_at)
+    assert check_token(info, NOW) is info
 
 
 SECRET = "AQVsecretTOKEN123"
@@ -149,9 +151,10 @@ def _refusals_seen_with_secret() -> list[Refusal]:
         scopes=frozenset({"r_ads"}),
         expires_at=NOW,
     )
-    for maybe in (check_token(info, NOW), check_token(None, NOW)):
-        assert maybe is not None
-        refusals.append(maybe)
+    for known in (info, None):
+        with pytest.raises(GatewayError) as caught:
+            check_token(known, NOW)
+        refusals.append(caught.value.refusal)
     for resource, app in [("posts", {ADVERTISING: None}), ("posts", {COMMUNITY: None})]:
         decision = decide(
             request(RestliMethod.BATCH_GET, resource),

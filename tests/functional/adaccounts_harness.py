@@ -14,60 +14,30 @@ from aiohttp.test_utils import TestServer
 from gateway.app import build_gateway_app
 from gateway.settings.loader import load_settings
 from gateway.settings.model import Settings
-from tests.functional.gateway_harness import write_config
+from tests.functional.gateway_harness import app_yaml, config_head, write_config
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 VERSION = "202505"
 ADS_SCOPES = "[r_ads, rw_ads, rw_dmp_segments, r_ads_reporting, rw_conversions]"
 
 
-def ads_yaml(
-    upstream: str,
-    *,
-    store: str = "memory://",
-    suffix: str = "",
-    std_extra: str = "",
-    on_store_error: str = "closed",
-) -> str:
+def ads_yaml(upstream: str, *, store: str = "memory://", suffix: str = "", std_extra: str = "", on_store_error: str = "closed") -> str:
     """Apps: ads (Advertising Development + Matched Audiences + Conversions), ads-std
     (Advertising Standard), insights (Advertising + Audience Insights), planner (Media
     Planning only). ``std_extra`` is appended to ads-std's block (e.g. route_limits).
     """
+    development = "advertising: {tier: development}"
+    apps = (
+        app_yaml(f"ads{suffix}", "s-ads", development, "matched_audiences: {}", "conversions: {}")
+        + app_yaml(f"ads-std{suffix}", "s-ads-std", "advertising: {tier: standard}")
+        + f"{std_extra}\n"
+        + app_yaml(f"insights{suffix}", "s-insights", development, "audience_insights: {}")
+        + app_yaml(f"planner{suffix}", "s-planner", "media_planning: {}")
+    )
     return f"""\
-listen: 127.0.0.1:0
-admin_listen: null
-upstream: {upstream}
-store: {store}
-on_store_error: {on_store_error}
-upstream_connect_timeout: 2
-upstream_timeout: 5
-max_body_bytes: 65536
+{config_head(upstream, store)}on_store_error: {on_store_error}
 apps:
-  ads{suffix}:
-    client_id: c-ads{suffix}
-    client_secret: s-ads
-    products:
-      advertising: {{tier: development}}
-      matched_audiences: {{}}
-      conversions: {{}}
-  ads-std{suffix}:
-    client_id: c-ads-std{suffix}
-    client_secret: s-ads-std
-    products:
-      advertising: {{tier: standard}}
-{std_extra}
-  insights{suffix}:
-    client_id: c-insights{suffix}
-    client_secret: s-insights
-    products:
-      advertising: {{tier: development}}
-      audience_insights: {{}}
-  planner{suffix}:
-    client_id: c-planner{suffix}
-    client_secret: s-planner
-    products:
-      media_planning: {{}}
-tokens:
+{apps}tokens:
   - {{token: tok-ads, app: ads{suffix}, member: 'urn:li:person:ads', scopes: {ADS_SCOPES}}}
   - {{token: tok-ads-std, app: ads-std{suffix}, member: 'urn:li:person:std1', scopes: [r_ads, rw_ads, r_ads_reporting]}}
   - {{token: tok-ads-std2, app: ads-std{suffix}, member: 'urn:li:person:std2', scopes: [r_ads, rw_ads, r_ads_reporting]}}

@@ -16,6 +16,28 @@ def member_token(i: int) -> str:
     return f"tok-social-m{i:02d}"
 
 
+def config_head(
+    upstream: str, store: str, *, connect_timeout: float = 2, upstream_timeout: float = 5
+) -> str:
+    """The top of a test config: listeners on free ports, the upstream, the store, timeouts."""
+    return f"""\
+listen: 127.0.0.1:0
+admin_listen: null
+upstream: {upstream}
+store: {store}
+upstream_connect_timeout: {connect_timeout}
+upstream_timeout: {upstream_timeout}
+max_body_bytes: 65536
+"""
+
+
+def app_yaml(name: str, secret: str, *products: str) -> str:
+    """One app's block under ``apps:`` (client id ``c-<name>``); each of ``products`` is one
+    ``product: settings`` line."""
+    lines = [f"  {name}:", f"    client_id: c-{name}", f"    client_secret: {secret}", "    products:"]
+    return "\n".join([*lines, *(f"      {product}" for product in products)]) + "\n"
+
+
 def gateway_yaml(
     upstream: str,
     *,
@@ -37,34 +59,25 @@ def gateway_yaml(
     quotas = f"\n    quotas: {social_quotas}" if social_quotas else ""
     # Introspection asks the test's sandbox, never LinkedIn.
     oauth = f"oauth: {{base: '{upstream}/oauth/v2'}}" if upstream.startswith("http") else ""
+    head = config_head(
+        upstream, store, connect_timeout=connect_timeout, upstream_timeout=upstream_timeout
+    )
+    apps = (
+        app_yaml(
+            f"social{suffix}",
+            "s-social",
+            f"community_management: {{tier: development, since: 2026-06-01}}{quotas}",
+        )
+        + app_yaml(f"social-std{suffix}", "s-social-std", "community_management: {tier: standard}")
+        + app_yaml(
+            f"ads{suffix}", "s-ads", "advertising: {tier: development}", "matched_audiences: {}"
+        )
+    )
     return f"""\
-listen: 127.0.0.1:0
-admin_listen: null
-upstream: {upstream}
-store: {store}
-upstream_connect_timeout: {connect_timeout}
-upstream_timeout: {upstream_timeout}
-max_body_bytes: 65536
-{oauth}
+{head}{oauth}
 {extra}
 apps:
-  social{suffix}:
-    client_id: c-social{suffix}
-    client_secret: s-social
-    products:
-      community_management: {{tier: development, since: 2026-06-01}}{quotas}
-  social-std{suffix}:
-    client_id: c-social-std{suffix}
-    client_secret: s-social-std
-    products:
-      community_management: {{tier: standard}}
-  ads{suffix}:
-    client_id: c-ads{suffix}
-    client_secret: s-ads
-    products:
-      advertising: {{tier: development}}
-      matched_audiences: {{}}
-tokens:
+{apps}tokens:
 {member_tokens}
   - {{token: tok-social-narrow, app: social{suffix}, member: 'urn:li:person:narrow', scopes: [r_basicprofile]}}
   - {{token: tok-social-expired, app: social{suffix}, member: 'urn:li:person:old', scopes: {SOCIAL_SCOPES}, expires_at: 2020-01-01T00:00:00Z}}

@@ -258,20 +258,36 @@ async def test_tokens_never_reach_logs_or_metrics(
     assert token_digest(good)[:12] not in rendered
 
 
+Replicas = Callable[[float, str], Awaitable[tuple[TestServer, TestServer, str]]]
+
+
+@pytest.fixture
+def replicas(
+    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path, redis_url: str
+) -> Replicas:
+    """Two gateways sharing one Redis, and a token the sandbox issued to their app."""
+
+    async def made(local_cache_seconds: float, member: str) -> tuple[TestServer, TestServer, str]:
+        suffix = uuid.uuid4().hex[:8]
+        options: dict[str, Any] = {
+            "store": redis_url,
+            "suffix": suffix,
+            "oauth": {"local_cache_seconds": local_cache_seconds, "cache_seconds": 3600},
+        }
+        first = await start(aiohttp_server, tmp_path, sandbox, name="one.yaml", **options)
+        second = await start(aiohttp_server, tmp_path, sandbox, name="two.yaml", **options)
+        token = sandbox_oauth(sandbox).issue(f"c-social{suffix}", member, ADMIN_SCOPES)
+        return first, second, token
+
+    return made
+
+
 @pytest.mark.redis
 async def test_replicas_share_the_cache_and_an_eviction_on_redis(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path, redis_url: str
+    sandbox: TestServer, replicas: Replicas, redis_url: str
 ) -> None:
-    suffix = uuid.uuid4().hex[:8]
-    options: dict[str, Any] = {
-        "store": redis_url,
-        "suffix": suffix,
-        "oauth": {"local_cache_seconds": 0.001, "cache_seconds": 3600},
-    }
-    first = await start(aiohttp_server, tmp_path, sandbox, name="one.yaml", **options)
-    second = await start(aiohttp_server, tmp_path, sandbox, name="two.yaml", **options)
+    first, second, token = await replicas(0.001, "urn:li:person:shared")
     oauth = sandbox_oauth(sandbox)
-    token = oauth.issue(f"c-social{suffix}", "urn:li:person:shared", ADMIN_SCOPES)
     digest = token_digest(token)
     client = redis.asyncio.Redis.from_url(redis_url)
     try:
@@ -297,19 +313,11 @@ async def test_replicas_share_the_cache_and_an_eviction_on_redis(
 
 @pytest.mark.redis
 async def test_an_eviction_reaches_the_other_replicas_in_process_layer_at_once(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path, redis_url: str
+    sandbox: TestServer, replicas: Replicas
 ) -> None:
-    suffix = uuid.uuid4().hex[:8]
     # The in-process layers would keep the token for a minute without the broadcast.
-    options: dict[str, Any] = {
-        "store": redis_url,
-        "suffix": suffix,
-        "oauth": {"local_cache_seconds": 60, "cache_seconds": 3600},
-    }
-    first = await start(aiohttp_server, tmp_path, sandbox, name="one.yaml", **options)
-    second = await start(aiohttp_server, tmp_path, sandbox, name="two.yaml", **options)
+    first, second, token = await replicas(60, "urn:li:person:told")
     oauth = sandbox_oauth(sandbox)
-    token = oauth.issue(f"c-social{suffix}", "urn:li:person:told", ADMIN_SCOPES)
     async with aiohttp.ClientSession() as session:
         assert (await call(session, first, token))[0] == 200
         assert (await call(session, second, token))[0] == 200

@@ -153,6 +153,14 @@ async def test_member_is_a_parameter_of_the_app(aiohttp_client: AiohttpClient) -
 
 # --- LinkedIn's errors ----------------------------------------------------------------------
 
+EMPTY_TOKEN = {
+    "status": 401,
+    "serviceErrorCode": 65600,
+    "code": "INVALID_ACCESS_TOKEN",
+    "message": "Empty oauth2_access_token",
+}
+UNKNOWN_SCHEMA = {**EMPTY_TOKEN, "message": "Unknown authentication schema"}
+
 
 @pytest.mark.parametrize(
     ("method", "path", "headers", "data", "status", "expected"),
@@ -165,12 +173,7 @@ async def test_member_is_a_parameter_of_the_app(aiohttp_client: AiohttpClient) -
             {"LinkedIn-Version": VERSION},
             None,
             401,
-            {
-                "status": 401,
-                "serviceErrorCode": 65600,
-                "code": "INVALID_ACCESS_TOKEN",
-                "message": "Empty oauth2_access_token",
-            },
+            EMPTY_TOKEN,
         ),
         (
             "GET",
@@ -178,12 +181,7 @@ async def test_member_is_a_parameter_of_the_app(aiohttp_client: AiohttpClient) -
             {"Authorization": "Bearer   "},
             None,
             401,
-            {
-                "status": 401,
-                "serviceErrorCode": 65600,
-                "code": "INVALID_ACCESS_TOKEN",
-                "message": "Empty oauth2_access_token",
-            },
+            EMPTY_TOKEN,
         ),
         (
             "GET",
@@ -191,12 +189,7 @@ async def test_member_is_a_parameter_of_the_app(aiohttp_client: AiohttpClient) -
             {"Authorization": "Basic dXNlcjpwdw=="},
             None,
             401,
-            {
-                "status": 401,
-                "serviceErrorCode": 65600,
-                "code": "INVALID_ACCESS_TOKEN",
-                "message": "Unknown authentication schema",
-            },
+            UNKNOWN_SCHEMA,
         ),
         (
             "GET",

@@ -13,10 +13,23 @@ APP = BucketSpec("app", "lgw:{acme}:app", 100, Window.UTC_DAY)
 MEMBER = BucketSpec("member", "lgw:{acme}:member:m1", 10, Window.ROLLING_24H)
 APP_UNLIMITED = BucketSpec("app", "lgw:{acme}:app", None, Window.UTC_DAY)
 MEMBER_UNLIMITED = BucketSpec("member", "lgw:{acme}:member:m1", None, Window.UTC_DAY)
+BOTH = '"app";q=100;w=86400, "member";q=10;w=86400'
 
 
 def _state(spec: BucketSpec, used: int, reset_in: float) -> BucketState:
     return BucketState(spec=spec, used=used, reset_at=NOW + reset_in)
+
+
+def _headers(
+    policy: str, rate_limit: str, limit: str, remaining: str, reset_in: int
+) -> dict[str, str]:
+    return {
+        "RateLimit-Policy": policy,
+        "RateLimit": rate_limit,
+        "X-RateLimit-Limit": limit,
+        "X-RateLimit-Remaining": remaining,
+        "X-RateLimit-Reset": str(int(NOW) + reset_in),
+    }
 
 
 @pytest.mark.parametrize(
@@ -37,43 +50,19 @@ def test_unlimited_buckets_send_no_headers(states: tuple[BucketState, ...]) -> N
     [
         (
             (_state(APP, 3, 5400),),
-            {
-                "RateLimit-Policy": '"app";q=100;w=86400',
-                "RateLimit": '"app";r=97;t=5400',
-                "X-RateLimit-Limit": "100",
-                "X-RateLimit-Remaining": "97",
-                "X-RateLimit-Reset": str(int(NOW) + 5400),
-            },
+            _headers('"app";q=100;w=86400', '"app";r=97;t=5400', "100", "97", 5400),
         ),
         (
             (_state(APP, 3, 5400), _state(MEMBER, 7, 5400)),
-            {
-                "RateLimit-Policy": '"app";q=100;w=86400, "member";q=10;w=86400',
-                "RateLimit": '"app";r=97;t=5400, "member";r=3;t=5400',
-                "X-RateLimit-Limit": "10",
-                "X-RateLimit-Remaining": "3",
-                "X-RateLimit-Reset": str(int(NOW) + 5400),
-            },
+            _headers(BOTH, '"app";r=97;t=5400, "member";r=3;t=5400', "10", "3", 5400),
         ),
         (
             (_state(APP_UNLIMITED, 3, 5400), _state(MEMBER, 7, 120)),
-            {
-                "RateLimit-Policy": '"member";q=10;w=86400',
-                "RateLimit": '"member";r=3;t=120',
-                "X-RateLimit-Limit": "10",
-                "X-RateLimit-Remaining": "3",
-                "X-RateLimit-Reset": str(int(NOW) + 120),
-            },
+            _headers('"member";q=10;w=86400', '"member";r=3;t=120', "10", "3", 120),
         ),
         (
             (_state(APP, 130, 10), _state(MEMBER, 2, 10)),
-            {
-                "RateLimit-Policy": '"app";q=100;w=86400, "member";q=10;w=86400',
-                "RateLimit": '"app";r=0;t=10, "member";r=8;t=10',
-                "X-RateLimit-Limit": "100",
-                "X-RateLimit-Remaining": "0",
-                "X-RateLimit-Reset": str(int(NOW) + 10),
-            },
+            _headers(BOTH, '"app";r=0;t=10, "member";r=8;t=10', "100", "0", 10),
         ),
     ],
     ids=["one-bucket", "two-buckets", "unlimited-skipped", "overused-saturates"],

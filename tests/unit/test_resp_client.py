@@ -17,6 +17,7 @@ from gateway.quota.model import BucketSpec, Window
 from gateway.quota.redis_store import CONSUME, RedisStore
 from gateway.quota.resp import LuaScript, ProtocolError, Reply, ReplyError, encode_command
 from gateway.quota.resp_client import Endpoint, RespClient, endpoint_from_url
+from tests.fake_tcp import listening
 from tests.redis_server import free_port, unique_app
 
 ECHO_INCR = LuaScript(
@@ -142,16 +143,8 @@ class FakeRedis:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeRedis]:
-    made = FakeRedis()
-    server = await asyncio.start_server(made.serve, "127.0.0.1", 0)
-    made.port = server.sockets[0].getsockname()[1]
-    try:
+    async with listening(FakeRedis()) as made:
         yield made
-    finally:
-        for writer in made.writers:
-            writer.close()
-        server.close()
-        await server.wait_closed()
 
 
 def client_for(url: str, *, connections: int = 1, timeout: float = FAST) -> RespClient:

@@ -20,6 +20,7 @@ from gateway.quota.model import BucketSpec, Window
 from gateway.quota.redis_store import RedisStore
 from gateway.quota.resp import Reply, ReplyParser, encode_command
 from gateway.quota.resp_client import QueueFull, RespClient, endpoint_from_url
+from tests.fake_tcp import listening
 from tests.redis_server import unique_app
 
 TIMEOUT = 0.4
@@ -71,16 +72,8 @@ def _bulk(value: Reply) -> bytes:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[OrderedFake]:
-    made = OrderedFake()
-    server = await asyncio.start_server(made.serve, "127.0.0.1", 0)
-    made.port = server.sockets[0].getsockname()[1]
-    try:
+    async with listening(OrderedFake()) as made:
         yield made
-    finally:
-        for writer in made.writers:
-            writer.close()
-        server.close()
-        await server.wait_closed()
 
 
 def client_of(

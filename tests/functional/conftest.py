@@ -15,6 +15,7 @@ from gateway.runtime import Clock
 from gateway.sandbox.app import make_sandbox_app
 from gateway.settings.loader import load_settings
 from tests.functional.gateway_harness import gateway_yaml, write_config
+from tests.functional.oauth_support import start_oauth_gateway
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 GatewayFactory = Callable[..., Awaitable[TestServer]]
@@ -45,6 +46,20 @@ def start_gateway(
         settings = load_settings(path, environ={})
         app = build_gateway_app(settings, clock=clock or time.time, store=quota_store)
         return await aiohttp_server(app)
+
+    return start
+
+
+@pytest.fixture
+def oauth_gateway(
+    aiohttp_server: ServerFactory, tmp_path: Path, sandbox: TestServer
+) -> GatewayFactory:
+    """Start a gateway whose API upstream and OAuth side are both the test's sandbox:
+    oauth_gateway(**options) takes start_oauth_gateway's options."""
+
+    async def start(**options: Any) -> TestServer:
+        upstream = str(sandbox.make_url(""))
+        return await start_oauth_gateway(aiohttp_server, tmp_path, upstream, **options)
 
     return start
 

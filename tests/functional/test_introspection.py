@@ -31,18 +31,16 @@ ServerFactory = Callable[..., Awaitable[TestServer]]
 ADMIN_SCOPES = ("rw_organization_admin", "r_basicprofile")
 
 
-async def start(
-    aiohttp_server: ServerFactory, tmp_path: Path, sandbox: TestServer, **options: Any
-) -> TestServer:
-    # Room for bursts: the Development tier's 10 calls per member would refuse them.
-    options.setdefault("social_quotas", "{app_per_day: 1000, member_per_day: 1000}")
-    return await start_oauth_gateway(aiohttp_server, tmp_path, str(sandbox.make_url("")), **options)
+@pytest.fixture
+async def gw(aiohttp_server: ServerFactory, tmp_path: Path, sandbox: TestServer) -> TestServer:
+    """The OAuth gateway in front of the sandbox, with the default config."""
+    return await oauth_gateway()
 
 
 async def test_an_unknown_token_is_introspected_once_then_served_from_the_cache(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, oauth_gateway: GatewayFactory
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox, social_quotas="")
+    gw = await oauth_gateway(social_quotas="")
     oauth = sandbox_oauth(sandbox)
     token = oauth.issue("c-social", "urn:li:person:intro", ADMIN_SCOPES)
     async with aiohttp.ClientSession() as session:
@@ -58,9 +56,8 @@ async def test_an_unknown_token_is_introspected_once_then_served_from_the_cache(
 
 
 async def test_with_several_apps_each_is_asked_until_one_owns_the_token(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, gw: TestServer
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
     oauth = sandbox_oauth(sandbox)
     token = oauth.issue("c-ads", "urn:li:person:adsm", ("r_ads", "r_basicprofile"))
     async with aiohttp.ClientSession() as session:
@@ -75,9 +72,8 @@ async def test_with_several_apps_each_is_asked_until_one_owns_the_token(
 
 
 async def test_the_permission_check_runs_on_every_request_cache_hit_or_not(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, gw: TestServer
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
     oauth = sandbox_oauth(sandbox)
     token = oauth.issue("c-social", "urn:li:person:scoped", ADMIN_SCOPES)
     async with aiohttp.ClientSession() as session:
@@ -89,9 +85,8 @@ async def test_the_permission_check_runs_on_every_request_cache_hit_or_not(
 
 
 async def test_a_hundred_concurrent_first_requests_make_one_introspection_call(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, gw: TestServer
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
     oauth = sandbox_oauth(sandbox)
     # Slow enough that every request arrives while the first introspection is in flight.
     oauth.introspection_delay = 0.3
@@ -107,9 +102,9 @@ async def test_a_hundred_concurrent_first_requests_make_one_introspection_call(
 
 
 async def test_linkedin_saying_revoked_evicts_the_token_at_once(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, oauth_gateway: GatewayFactory
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox, oauth={"cache_seconds": 3600})
+    gw = await oauth_gateway(oauth={"cache_seconds": 3600})
     oauth = sandbox_oauth(sandbox)
     token = oauth.issue("c-social", "urn:li:person:rev", ADMIN_SCOPES)
     async with aiohttp.ClientSession() as session:
@@ -133,9 +128,8 @@ async def test_linkedin_saying_revoked_evicts_the_token_at_once(
 
 
 async def test_an_upstream_401_that_is_not_revoked_or_expired_evicts_nothing(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, gw: TestServer
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
     oauth = sandbox_oauth(sandbox)
     token = oauth.issue("c-social", "urn:li:person:keep", ADMIN_SCOPES)
     async with aiohttp.ClientSession() as session:
@@ -157,13 +151,12 @@ async def test_an_upstream_401_that_is_not_revoked_or_expired_evicts_nothing(
 )
 async def test_inactive_tokens_are_refused_and_remembered_for_a_while(
     sandbox: TestServer,
-    aiohttp_server: ServerFactory,
-    tmp_path: Path,
+    oauth_gateway: GatewayFactory,
     make: str,
     reason: str,
     service_code: int,
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
+    gw = await oauth_gateway()
     oauth = sandbox_oauth(sandbox)
     if make == "random":
         token = "never-issued-" + uuid.uuid4().hex
@@ -187,7 +180,7 @@ async def test_inactive_tokens_are_refused_and_remembered_for_a_while(
 
 
 async def test_the_negative_cache_is_bounded(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, oauth_gateway: GatewayFactory
 ) -> None:
     # A budget above the 40 tokens: the introspection budget is not what this test is about.
     gw = await start(
@@ -217,9 +210,9 @@ async def test_the_negative_cache_is_bounded(
     [{"introspection_status": 503}, {"introspection_status": 429}, {"introspection_delay": 2.0}],
 )
 async def test_an_introspection_outage_is_503_and_admits_nothing(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path, knobs: dict[str, Any]
+    sandbox: TestServer, oauth_gateway: GatewayFactory, knobs: dict[str, Any]
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox, oauth={"timeout": 0.3})
+    gw = await oauth_gateway(oauth={"timeout": 0.3})
     oauth = sandbox_oauth(sandbox)
     token = oauth.issue("c-social", "urn:li:person:outage", ADMIN_SCOPES)
     for name, value in knobs.items():
@@ -237,12 +230,11 @@ async def test_an_introspection_outage_is_503_and_admits_nothing(
 
 async def test_tokens_never_reach_logs_or_metrics(
     sandbox: TestServer,
-    aiohttp_server: ServerFactory,
-    tmp_path: Path,
+    oauth_gateway: GatewayFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    gw = await start(aiohttp_server, tmp_path, sandbox, oauth={"timeout": 0.3})
+    gw = await oauth_gateway(oauth={"timeout": 0.3})
     oauth = sandbox_oauth(sandbox)
     good = oauth.issue("c-social", "urn:li:person:quiet", ADMIN_SCOPES)
     bad = "secret-random-" + uuid.uuid4().hex
@@ -263,7 +255,7 @@ Replicas = Callable[[float, str], Awaitable[tuple[TestServer, TestServer, str]]]
 
 @pytest.fixture
 def replicas(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path, redis_url: str
+    sandbox: TestServer, oauth_gateway: GatewayFactory, redis_url: str
 ) -> Replicas:
     """Two gateways sharing one Redis, and a token the sandbox issued to their app."""
 
@@ -274,8 +266,8 @@ def replicas(
             "suffix": suffix,
             "oauth": {"local_cache_seconds": local_cache_seconds, "cache_seconds": 3600},
         }
-        first = await start(aiohttp_server, tmp_path, sandbox, name="one.yaml", **options)
-        second = await start(aiohttp_server, tmp_path, sandbox, name="two.yaml", **options)
+        first = await oauth_gateway(name="one.yaml", **options)
+        second = await oauth_gateway(name="two.yaml", **options)
         token = sandbox_oauth(sandbox).issue(f"c-social{suffix}", member, ADMIN_SCOPES)
         return first, second, token
 

@@ -38,10 +38,10 @@ ServerFactory = Callable[..., Awaitable[TestServer]]
 SCOPES = "openid r_organization_social rw_organization_admin"
 
 
-async def start(
-    aiohttp_server: ServerFactory, tmp_path: Path, sandbox: TestServer, **options: Any
-) -> TestServer:
-    return await start_oauth_gateway(aiohttp_server, tmp_path, str(sandbox.make_url("")), **options)
+@pytest.fixture
+async def gw(aiohttp_server: ServerFactory, tmp_path: Path, sandbox: TestServer) -> TestServer:
+    """The OAuth gateway in front of the sandbox, with the default config."""
+    return await oauth_gateway()
 
 
 async def recorded(gw: TestServer, token: str) -> Cached | None:
@@ -79,13 +79,12 @@ async def recorded(gw: TestServer, token: str) -> Cached | None:
 )
 async def test_authorize_refuses_before_sending_the_member_anywhere(
     sandbox: TestServer,
-    aiohttp_server: ServerFactory,
-    tmp_path: Path,
+    oauth_gateway: GatewayFactory,
     query: str,
     reason: str,
     words: list[str],
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox, apps={"social-std": {"return_url": None}})
+    gw = await oauth_gateway(apps={"social-std": {"return_url": None}})
     async with browser() as session, await authorize(session, gw, query) as resp:
         body = await resp.json()
         assert resp.status == 400 and resp.headers["X-Gateway-Reason"] == reason
@@ -97,9 +96,8 @@ async def test_authorize_refuses_before_sending_the_member_anywhere(
 
 
 async def test_authorize_sends_the_member_to_linkedin_with_a_state_of_its_own(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, gw: TestServer
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
     async with (
         browser() as session,
         await authorize(session, gw, f"app=social&scope={SCOPES}&state=mine") as resp,
@@ -117,9 +115,8 @@ async def test_authorize_sends_the_member_to_linkedin_with_a_state_of_its_own(
 
 
 async def test_the_whole_flow_records_the_token_and_delivers_it_by_form_post(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, gw: TestServer
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
     oauth = sandbox_oauth(sandbox)
     oauth.member = "urn:li:person:flowmember"
     async with browser() as session:
@@ -148,9 +145,8 @@ async def test_the_whole_flow_records_the_token_and_delivers_it_by_form_post(
 
 
 async def test_a_flow_without_openid_learns_the_member_later(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, gw: TestServer
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
     oauth = sandbox_oauth(sandbox)
     async with browser() as session:
         status, page = await run_flow(session, gw, scope="rw_organization_admin r_basicprofile")
@@ -162,9 +158,8 @@ async def test_a_flow_without_openid_learns_the_member_later(
 
 
 async def test_a_member_who_declines_is_reported_to_the_app(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, gw: TestServer
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
     sandbox_oauth(sandbox).consent = False
     async with browser() as session:
         status, page = await run_flow(session, gw, state="s-2")
@@ -175,9 +170,8 @@ async def test_a_member_who_declines_is_reported_to_the_app(
 
 
 async def test_a_forged_state_is_refused_and_nothing_is_exchanged(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, gw: TestServer
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
     async with browser() as session:
         for params in ({"code": "c", "state": "forged-state"}, {"code": "c"}):
             status, text, resp = await callback(session, gw, params)
@@ -186,10 +180,7 @@ async def test_a_forged_state_is_refused_and_nothing_is_exchanged(
     assert sandbox_oauth(sandbox).calls["accessToken"] == 0
 
 
-async def test_a_replayed_state_is_refused(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
-) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
+async def test_a_replayed_state_is_refused(sandbox: TestServer, gw: TestServer) -> None:
     async with browser() as session:
         async with await authorize(session, gw, f"app=social&scope={SCOPES}") as resp:
             params = await consent(session, resp.headers["Location"])
@@ -201,10 +192,10 @@ async def test_a_replayed_state_is_refused(
 
 
 async def test_an_expired_state_is_refused(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, oauth_gateway: GatewayFactory
 ) -> None:
     clock = FakeClock(time.time())
-    gw = await start(aiohttp_server, tmp_path, sandbox, clock=clock, oauth={"state_seconds": 60})
+    gw = await oauth_gateway(clock=clock, oauth={"state_seconds": 60})
     async with browser() as session:
         async with await authorize(session, gw, f"app=social&scope={SCOPES}") as resp:
             params = await consent(session, resp.headers["Location"])
@@ -214,9 +205,8 @@ async def test_an_expired_state_is_refused(
 
 
 async def test_a_code_issued_for_another_redirect_uri_is_refused(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, gw: TestServer
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
     oauth = sandbox_oauth(sandbox)
     async with browser() as session:
         async with await authorize(session, gw, f"app=social&scope={SCOPES}") as resp:
@@ -235,9 +225,8 @@ async def test_a_code_issued_for_another_redirect_uri_is_refused(
 
 
 async def test_linkedin_refusing_an_unregistered_redirect_uri_never_reaches_the_gateway(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, gw: TestServer
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
     sandbox_oauth(sandbox).redirect_uris["c-social"] = ["https://registered.example/cb"]
     async with browser() as session:
         async with await authorize(session, gw, f"app=social&scope={SCOPES}") as resp:
@@ -257,9 +246,9 @@ async def test_linkedin_refusing_an_unregistered_redirect_uri_never_reaches_the_
     ],
 )
 async def test_a_bad_id_token_is_refused_and_nothing_is_recorded(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path, fault: str, reason: str
+    sandbox: TestServer, oauth_gateway: GatewayFactory, fault: str, reason: str
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
+    gw = await oauth_gateway()
     oauth = sandbox_oauth(sandbox)
     oauth.id_token_fault = fault
     async with browser() as session:
@@ -276,10 +265,10 @@ async def test_a_bad_id_token_is_refused_and_nothing_is_recorded(
 
 
 async def test_the_token_endpoint_down_is_503_and_records_nothing(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, oauth_gateway: GatewayFactory
 ) -> None:
     dead = "http://127.0.0.1:9/oauth/v2"
-    gw = await start(aiohttp_server, tmp_path, sandbox, oauth={"base": dead, "timeout": 0.5})
+    gw = await oauth_gateway(oauth={"base": dead, "timeout": 0.5})
     async with browser() as session:
         async with await authorize(session, gw, f"app=social&scope={SCOPES}") as resp:
             assert resp.headers["Location"].startswith(dead + "/authorization?")
@@ -289,9 +278,8 @@ async def test_the_token_endpoint_down_is_503_and_records_nothing(
 
 
 async def test_refresh_gives_a_new_recorded_token_without_extending_the_refresh_token(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, gw: TestServer
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
     oauth = sandbox_oauth(sandbox)
     oauth.member = "urn:li:person:refresher"
     sandbox_now = time.time()
@@ -326,13 +314,12 @@ async def test_refresh_gives_a_new_recorded_token_without_extending_the_refresh_
 )
 async def test_refresh_refusals(
     sandbox: TestServer,
-    aiohttp_server: ServerFactory,
-    tmp_path: Path,
+    oauth_gateway: GatewayFactory,
     form: dict[str, str],
     status: int,
     reason: str,
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
+    gw = await oauth_gateway()
     async with (
         browser() as session,
         session.post(gw.make_url("/oauth/refresh"), data=form) as resp,

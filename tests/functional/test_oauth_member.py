@@ -18,10 +18,10 @@ ServerFactory = Callable[..., Awaitable[TestServer]]
 HEADER = "X-Gateway-Member"
 
 
-async def start(
-    aiohttp_server: ServerFactory, tmp_path: Path, sandbox: TestServer, **options: Any
-) -> TestServer:
-    return await start_oauth_gateway(aiohttp_server, tmp_path, str(sandbox.make_url("")), **options)
+@pytest.fixture
+async def gw(aiohttp_server: ServerFactory, tmp_path: Path, sandbox: TestServer) -> TestServer:
+    """The OAuth gateway in front of the sandbox, with the default config."""
+    return await oauth_gateway()
 
 
 @pytest.mark.parametrize(
@@ -34,12 +34,11 @@ async def start(
 )
 async def test_the_member_is_looked_up_once_and_charged_like_any_call(
     sandbox: TestServer,
-    aiohttp_server: ServerFactory,
-    tmp_path: Path,
+    oauth_gateway: GatewayFactory,
     scopes: tuple[str, ...],
     way: str,
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
+    gw = await oauth_gateway()
     oauth = sandbox_oauth(sandbox)
     token = oauth.issue("c-social", "urn:li:person:looked-up", scopes)
     async with aiohttp.ClientSession() as session:
@@ -54,7 +53,7 @@ async def test_the_member_is_looked_up_once_and_charged_like_any_call(
 
 
 async def test_a_trusted_sidecar_header_names_the_member(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, oauth_gateway: GatewayFactory
 ) -> None:
     gw = await start(
         aiohttp_server, tmp_path, sandbox, apps={"social": {"trusted_member_header": True}}
@@ -79,8 +78,7 @@ async def test_a_trusted_sidecar_header_names_the_member(
 )
 async def test_no_way_to_learn_the_member_is_401_naming_each_way_tried(
     sandbox: TestServer,
-    aiohttp_server: ServerFactory,
-    tmp_path: Path,
+    oauth_gateway: GatewayFactory,
     trusted: bool,
     header: str,
     explains: str,
@@ -124,9 +122,8 @@ def after_introspection(oauth: SandboxOAuth, token: str, change: Callable[[Issue
 
 
 async def test_a_lookup_linkedin_refuses_is_member_unknown(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, gw: TestServer
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
     oauth = sandbox_oauth(sandbox)
     token = oauth.issue("c-social", "urn:li:person:x", ("rw_organization_admin", "openid"))
 
@@ -142,7 +139,7 @@ async def test_a_lookup_linkedin_refuses_is_member_unknown(
 
 
 async def test_an_unreachable_upstream_makes_the_lookup_unavailable_not_unknown(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, oauth_gateway: GatewayFactory
 ) -> None:
     # Introspection answers (the sandbox), the API host does not.
     gw = await start_oauth_gateway(
@@ -161,9 +158,8 @@ async def test_an_unreachable_upstream_makes_the_lookup_unavailable_not_unknown(
 
 
 async def test_a_lookup_that_sees_the_token_revoked_evicts_it(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, gw: TestServer
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
     oauth = sandbox_oauth(sandbox)
     token = oauth.issue("c-social", "urn:li:person:r", ("rw_organization_admin", "openid"))
 

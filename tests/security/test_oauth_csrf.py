@@ -45,6 +45,12 @@ async def start(
     return await start_oauth_gateway(aiohttp_server, tmp_path, str(sandbox.make_url("")), **options)
 
 
+@pytest.fixture
+async def gw(aiohttp_server: ServerFactory, tmp_path: Path, sandbox: TestServer) -> TestServer:
+    """The OAuth gateway in front of the sandbox, with the default config."""
+    return await start(aiohttp_server, tmp_path, sandbox)
+
+
 async def attacker_callback(
     gw: TestServer, query: str = f"app=social&scope={SCOPES}"
 ) -> tuple[dict[str, str], SimpleCookie, str]:
@@ -62,9 +68,8 @@ async def attacker_callback(
 
 
 async def test_a_callback_url_opened_in_another_browser_delivers_nothing(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, gw: TestServer
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
     oauth = sandbox_oauth(sandbox)
     params, _, _ = await attacker_callback(gw)
     async with browser() as victim:
@@ -113,19 +118,15 @@ async def _callback_with(
 
 
 async def test_the_browser_that_started_the_flow_gets_its_tokens_and_the_cookie_cleared(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    gw: TestServer,
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
     async with browser() as member:
         status, page = await run_flow(member, gw, scope=SCOPES)
         assert status == 200 and form_fields(page)["access_token"].startswith("AQ")
         assert not [c for c in member.cookie_jar if c.key.startswith("__Host-lgw_oauth_")]
 
 
-async def test_the_binding_cookie_is_host_only_secure_httponly_lax(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
-) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
+async def test_the_binding_cookie_is_host_only_secure_httponly_lax(gw: TestServer) -> None:
     _, cookies, _ = await attacker_callback(gw)
     [(name, morsel)] = cookies.items()
     assert name.startswith("__Host-lgw_oauth_")

@@ -55,6 +55,12 @@ async def start(
     )
 
 
+@pytest.fixture
+async def gw(aiohttp_server: ServerFactory, tmp_path: Path, sandbox: TestServer) -> TestServer:
+    """The OAuth gateway in front of the sandbox, with the default config."""
+    return await start(aiohttp_server, tmp_path, sandbox)
+
+
 async def raw_status(gw: TestServer, head: str, body: bytes = b"") -> tuple[int, bytes]:
     assert gw.port is not None
     return await status_and_head(gw.port, head, body)
@@ -64,9 +70,8 @@ async def raw_status(gw: TestServer, head: str, body: bytes = b"") -> tuple[int,
 
 
 async def test_a_declared_megabyte_refresh_form_is_refused_before_it_is_read(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    gw: TestServer,
 ) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
     head = (
         "POST /oauth/refresh HTTP/1.1\r\nHost: gw\r\n"
         "Content-Type: application/x-www-form-urlencoded\r\n"
@@ -76,10 +81,7 @@ async def test_a_declared_megabyte_refresh_form_is_refused_before_it_is_read(
     assert status == 413 and b"X-Gateway-Reason: body_too_large" in answer
 
 
-async def test_a_chunked_refresh_form_is_cut_off_at_4_kb(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
-) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
+async def test_a_chunked_refresh_form_is_cut_off_at_4_kb(gw: TestServer) -> None:
     field = b"app=social&refresh_token=" + b"A" * 5000
     head = (
         "POST /oauth/refresh HTTP/1.1\r\nHost: gw\r\n"
@@ -100,10 +102,7 @@ async def test_a_get_with_a_large_body_is_refused_on_oauth_routes(
     assert status == 413 and b"X-Gateway-Reason: body_too_large" in answer
 
 
-async def test_a_form_that_is_not_a_form_is_refused(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
-) -> None:
-    gw = await start(aiohttp_server, tmp_path, sandbox)
+async def test_a_form_that_is_not_a_form_is_refused(gw: TestServer) -> None:
     async with (
         aiohttp.ClientSession() as session,
         session.post(

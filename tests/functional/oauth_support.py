@@ -21,6 +21,7 @@ from gateway.settings.loader import load_settings
 from tests.functional.gateway_harness import gateway_yaml, write_config
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
+GatewayFactory = Callable[..., Awaitable[TestServer]]
 
 REDIRECT_URI = "https://app.example/linkedin/callback"
 RETURN_URL = "https://app.example/linkedin/done"

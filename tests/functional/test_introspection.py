@@ -7,7 +7,6 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -21,10 +20,10 @@ from gateway.tokens.model import token_digest
 from tests.functional.oauth_support import (
     ACLS,
     POSTS,
+    GatewayFactory,
     call,
     metric,
     sandbox_oauth,
-    start_oauth_gateway,
 )
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
@@ -32,7 +31,19 @@ ADMIN_SCOPES = ("rw_organization_admin", "r_basicprofile")
 
 
 @pytest.fixture
-async def gw(aiohttp_server: ServerFactory, tmp_path: Path, sandbox: TestServer) -> TestServer:
+def oauth_gateway(oauth_gateway: GatewayFactory) -> GatewayFactory:
+    """The shared oauth_gateway, with room for bursts unless a test says otherwise: the
+    Development tier's 10 calls per member would refuse them."""
+
+    async def start(**options: Any) -> TestServer:
+        options.setdefault("social_quotas", "{app_per_day: 1000, member_per_day: 1000}")
+        return await oauth_gateway(**options)
+
+    return start
+
+
+@pytest.fixture
+async def gw(oauth_gateway: GatewayFactory) -> TestServer:
     """The OAuth gateway in front of the sandbox, with the default config."""
     return await oauth_gateway()
 
@@ -183,10 +194,7 @@ async def test_the_negative_cache_is_bounded(
     sandbox: TestServer, oauth_gateway: GatewayFactory
 ) -> None:
     # A budget above the 40 tokens: the introspection budget is not what this test is about.
-    gw = await start(
-        aiohttp_server,
-        tmp_path,
-        sandbox,
+    gw = await oauth_gateway(
         oauth={"negative_cache_entries": 5},
         extra="introspection_limit: {burst: 100}",
     )

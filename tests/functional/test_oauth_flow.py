@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 import pytest
@@ -22,6 +20,7 @@ from tests.functional.oauth_support import (
     ACLS,
     REDIRECT_URI,
     RETURN_URL,
+    GatewayFactory,
     authorize,
     browser,
     call,
@@ -31,7 +30,6 @@ from tests.functional.oauth_support import (
     metric,
     run_flow,
     sandbox_oauth,
-    start_oauth_gateway,
 )
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
@@ -39,7 +37,7 @@ SCOPES = "openid r_organization_social rw_organization_admin"
 
 
 @pytest.fixture
-async def gw(aiohttp_server: ServerFactory, tmp_path: Path, sandbox: TestServer) -> TestServer:
+async def gw(oauth_gateway: GatewayFactory) -> TestServer:
     """The OAuth gateway in front of the sandbox, with the default config."""
     return await oauth_gateway()
 

@@ -5,21 +5,27 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
 from gateway.sandbox.oauth import Issued, SandboxOAuth
-from tests.functional.oauth_support import ACLS, call, metric, sandbox_oauth, start_oauth_gateway
+from tests.functional.oauth_support import (
+    ACLS,
+    GatewayFactory,
+    call,
+    metric,
+    sandbox_oauth,
+    start_oauth_gateway,
+)
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 HEADER = "X-Gateway-Member"
 
 
 @pytest.fixture
-async def gw(aiohttp_server: ServerFactory, tmp_path: Path, sandbox: TestServer) -> TestServer:
+async def gw(oauth_gateway: GatewayFactory) -> TestServer:
     """The OAuth gateway in front of the sandbox, with the default config."""
     return await oauth_gateway()
 
@@ -55,8 +61,7 @@ async def test_the_member_is_looked_up_once_and_charged_like_any_call(
 async def test_a_trusted_sidecar_header_names_the_member(
     sandbox: TestServer, oauth_gateway: GatewayFactory
 ) -> None:
-    gw = await start(
-        aiohttp_server, tmp_path, sandbox, apps={"social": {"trusted_member_header": True}}
+    gw = await oauth_gateway(apps={"social": {"trusted_member_header": True}}
     )
     oauth = sandbox_oauth(sandbox)
     token = oauth.issue("c-social", "urn:li:person:unused", ("rw_organization_admin",))
@@ -83,8 +88,7 @@ async def test_no_way_to_learn_the_member_is_401_naming_each_way_tried(
     header: str,
     explains: str,
 ) -> None:
-    gw = await start(
-        aiohttp_server, tmp_path, sandbox, apps={"social": {"trusted_member_header": trusted}}
+    gw = await oauth_gateway(apps={"social": {"trusted_member_header": trusted}}
     )
     oauth = sandbox_oauth(sandbox)
     token = oauth.issue("c-social", "urn:li:person:nobody", ("rw_organization_admin",))
@@ -139,7 +143,7 @@ async def test_a_lookup_linkedin_refuses_is_member_unknown(
 
 
 async def test_an_unreachable_upstream_makes_the_lookup_unavailable_not_unknown(
-    sandbox: TestServer, oauth_gateway: GatewayFactory
+    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
 ) -> None:
     # Introspection answers (the sandbox), the API host does not.
     gw = await start_oauth_gateway(

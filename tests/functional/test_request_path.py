@@ -54,6 +54,15 @@ def port_of(server: TestServer) -> int:
     return server.port
 
 
+async def over_the_wire(
+    gw: TestServer, start: str, token: str, headers: str = ""
+) -> tuple[int, bytes]:
+    """Send the request as written, the member's token and ``headers`` after ``start`` (its
+    request line and Host), on a fresh socket: (status, body)."""
+    request = f"{start}Authorization: Bearer {token}\r\n{headers}Connection: close\r\n\r\n"
+    return await raw_http(gw.host, port_of(gw), request.encode("latin-1"))
+
+
 async def test_admitted_call_is_forwarded_with_quota_headers(
     sandbox: TestServer, start_gateway: Start
 ) -> None:
@@ -277,11 +286,9 @@ async def test_path_tricks_are_refused_over_the_wire(
     sandbox: TestServer, start_gateway: Start, target: str
 ) -> None:
     gw = await start_gateway(str(sandbox.make_url("")))
-    request = (
-        f"GET {target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {member_token(7)}\r\n"
-        "LinkedIn-Version: 202505\r\nConnection: close\r\n\r\n"
-    ).encode()
-    status, body = await raw_http(gw.host, port_of(gw), request)
+    status, body = await over_the_wire(
+        gw, f"GET {target} HTTP/1.1\r\nHost: x\r\n", member_token(7), "LinkedIn-Version: 202505\r\n"
+    )
     assert status == 400, (target, body)
     assert json.loads(body)["status"] == 400
 
@@ -297,11 +304,9 @@ async def test_not_an_open_proxy(
     sandbox: TestServer, start_gateway: Start, request_line: str
 ) -> None:
     gw = await start_gateway(str(sandbox.make_url("")))
-    request = (
-        f"{request_line}\r\nHost: evil.example\r\nAuthorization: Bearer {member_token(7)}\r\n"
-        "Connection: close\r\n\r\n"
-    ).encode()
-    status, _ = await raw_http(gw.host, port_of(gw), request)
+    status, _ = await over_the_wire(
+        gw, f"{request_line}\r\nHost: evil.example\r\n", member_token(7)
+    )
     assert 400 <= status < 500
 
 
@@ -366,9 +371,6 @@ async def test_malformed_headers_get_4xx_never_5xx(
     sandbox: TestServer, start_gateway: Start, headers: str
 ) -> None:
     gw = await start_gateway(str(sandbox.make_url("")))
-    request = (
-        "GET /rest/organizationAcls?q=roleAssignee HTTP/1.1\r\nHost: x\r\n"
-        f"Authorization: Bearer {member_token(12)}\r\n{headers}Connection: close\r\n\r\n"
-    ).encode("latin-1")
-    status, _ = await raw_http(gw.host, port_of(gw), request)
+    head = "GET /rest/organizationAcls?q=roleAssignee HTTP/1.1\r\nHost: x\r\n"
+    status, _ = await over_the_wire(gw, head, member_token(12), headers)
     assert 400 <= status < 500, (headers, status)

@@ -71,6 +71,15 @@ async def gateway(
         await runner.cleanup()
 
 
+Limited = Callable[[dict[str, Any]], contextlib.AbstractAsyncContextManager[Gateway]]
+
+
+@pytest.fixture
+def limited(tmp_path: Path, sandbox: TestServer) -> Limited:
+    """The gateway in front of the sandbox, under the given ``connections`` limits."""
+    return lambda limits: gateway(tmp_path, str(sandbox.make_url("")), limits)
+
+
 def get(path: str = ACLS, token: str = member_token(0)) -> bytes:
     return (
         f"GET {path} HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer {token}\r\n"
@@ -138,12 +147,12 @@ def assert_refusal(data: bytes, status: int, reason: str, *, says_close: bool = 
 
 
 async def test_a_head_sent_one_line_a_second_is_cut_at_the_header_deadline(
-    tmp_path: Path, sandbox: TestServer
+    limited: Limited,
 ) -> None:
     lines = [f"GET {ACLS} HTTP/1.1\r\n".encode()] + [
         f"X-Line-{i}: {i}\r\n".encode() for i in range(12)
     ]
-    async with gateway(tmp_path, str(sandbox.make_url("")), {"header_timeout": 2}) as gw:
+    async with limited({"header_timeout": 2}) as gw:
         reader, writer = await connect(gw.port)
         answer = asyncio.create_task(until_closed(reader))
         sent = 0
@@ -166,9 +175,9 @@ async def test_a_head_sent_one_line_a_second_is_cut_at_the_header_deadline(
 
 
 async def test_a_connection_that_sends_nothing_is_closed_at_the_header_deadline(
-    tmp_path: Path, sandbox: TestServer
+    limited: Limited,
 ) -> None:
-    async with gateway(tmp_path, str(sandbox.make_url("")), {"header_timeout": 1}) as gw:
+    async with limited({"header_timeout": 1}) as gw:
         reader, writer = await connect(gw.port)
         data = await asyncio.wait_for(until_closed(reader), BOUND)
         writer.close()
@@ -177,10 +186,10 @@ async def test_a_connection_that_sends_nothing_is_closed_at_the_header_deadline(
 
 
 async def test_an_idle_keep_alive_connection_is_closed_after_keepalive_timeout(
-    tmp_path: Path, sandbox: TestServer
+    limited: Limited,
 ) -> None:
     limits = {"keepalive_timeout": 1, "header_timeout": 30}
-    async with gateway(tmp_path, str(sandbox.make_url("")), limits) as gw:
+    async with limited(limits) as gw:
         reader, writer = await connect(gw.port)
         for _ in range(2):  # the connection is reused while it is not idle too long
             writer.write(get())
@@ -192,11 +201,9 @@ async def test_an_idle_keep_alive_connection_is_closed_after_keepalive_timeout(
     assert data == b""
 
 
-async def test_a_stalled_form_body_gets_408_and_the_connection_closes(
-    tmp_path: Path, sandbox: TestServer
-) -> None:
+async def test_a_stalled_form_body_gets_408_and_the_connection_closes(limited: Limited) -> None:
     limits = {"body_idle_timeout": 1, "header_timeout": 30}
-    async with gateway(tmp_path, str(sandbox.make_url("")), limits) as gw:
+    async with limited(limits) as gw:
         reader, writer = await connect(gw.port)
         writer.write(
             b"POST /oauth/refresh HTTP/1.1\r\nHost: gw\r\n"
@@ -210,11 +217,11 @@ async def test_a_stalled_form_body_gets_408_and_the_connection_closes(
 
 
 async def test_a_body_trickling_within_its_idle_timeout_still_ends_at_its_whole_deadline(
-    tmp_path: Path, sandbox: TestServer
+    limited: Limited,
 ) -> None:
     # One byte every 0.2 s never trips the idle deadline; 200 bytes would take 40 s.
     limits = {"body_idle_timeout": 1, "body_timeout": 1.5, "header_timeout": 30}
-    async with gateway(tmp_path, str(sandbox.make_url("")), limits) as gw:
+    async with limited(limits) as gw:
         reader, writer = await connect(gw.port)
         writer.write(
             b"POST /oauth/refresh HTTP/1.1\r\nHost: gw\r\n"
@@ -243,11 +250,11 @@ async def test_a_body_trickling_within_its_idle_timeout_still_ends_at_its_whole_
 
 
 async def test_a_body_stalling_on_its_way_upstream_gets_408_and_costs_no_quota(
-    tmp_path: Path, sandbox: TestServer
+    limited: Limited,
 ) -> None:
     limits = {"body_idle_timeout": 1, "header_timeout": 30}
     token = member_token(1)
-    async with gateway(tmp_path, str(sandbox.make_url("")), limits) as gw:
+    async with limited(limits) as gw:
         reader, writer = await connect(gw.port)
         writer.write(
             f"POST /rest/posts HTTP/1.1\r\nHost: gw\r\nAuthorization: Bearer {token}\r\n"
@@ -269,10 +276,10 @@ async def test_a_body_stalling_on_its_way_upstream_gets_408_and_costs_no_quota(
 
 
 async def test_the_connection_cap_refuses_extra_connections_and_real_calls_still_pass(
-    tmp_path: Path, sandbox: TestServer
+    limited: Limited,
 ) -> None:
     limits = {"max": 4, "header_timeout": 30, "keepalive_timeout": 30}
-    async with gateway(tmp_path, str(sandbox.make_url("")), limits) as gw:
+    async with limited(limits) as gw:
         gate = gw.site.gate
         # Four connections in the middle of a request head: each holds a slot.
         hogs = [await connect(gw.port) for _ in range(4)]
@@ -305,11 +312,9 @@ async def test_the_connection_cap_refuses_extra_connections_and_real_calls_still
             hog.close()
 
 
-async def test_idle_connections_cannot_keep_real_calls_out(
-    tmp_path: Path, sandbox: TestServer
-) -> None:
+async def test_idle_connections_cannot_keep_real_calls_out(limited: Limited) -> None:
     limits = {"max": 4, "header_timeout": 30}
-    async with gateway(tmp_path, str(sandbox.make_url("")), limits) as gw:
+    async with limited(limits) as gw:
         idle = [await connect(gw.port) for _ in range(4)]
         await eventually(lambda: gw.site.gate.idle_count == 4)
         callers = []

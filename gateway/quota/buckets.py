@@ -8,6 +8,7 @@ LinkedIn keeps two daily counters, per application and per member per applicatio
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from gateway.catalog.grants import granted_tier
 from gateway.catalog.model import Catalog, QuotaRule
@@ -85,26 +86,32 @@ def quota_refusal(outcome: QuotaOutcome, now: float) -> Refusal:
     waiting for the member's counter alone would not help.
     """
     app_out = any(not is_member_bucket(spec.name) for spec in outcome.exhausted)
+    headers = rate_limit_headers(outcome.states, now)
+    headers["Retry-After"] = str(retry_after(outcome.states, outcome.exhausted, now))
+    # LinkedIn's message names the window too: DAY, or a route's MINUTE / HOUR limit.
+    span = max((window_seconds(spec.window) for spec in outcome.exhausted), default=86400)
+    reason, message = _throttle_words(app_out, span)
+    return Refusal(
+        status=429,
+        reason=reason,
+        code="TOO_MANY_REQUESTS",
+        message=message,
+        service_error_code=101,
+        headers=headers,
+    )
+
+
+@lru_cache(maxsize=16)
+def _throttle_words(app_out: bool, span: int) -> tuple[str, str]:
+    """The reason code and LinkedIn's message for a 429: a handful of texts, built once."""
     counter, reason = (
         ("APPLICATION", "app_quota_exhausted")
         if app_out
         else ("APPLICATION_AND_MEMBER", "member_quota_exhausted")
     )
-    headers = rate_limit_headers(outcome.states, now)
-    headers["Retry-After"] = str(retry_after(outcome.states, outcome.exhausted, now))
-    # LinkedIn's message names the window too: DAY, or a route's MINUTE / HOUR limit.
-    span = max((window_seconds(spec.window) for spec in outcome.exhausted), default=86400)
     period = {60: "MINUTE", 3600: "HOUR"}.get(span, "DAY")
-    return Refusal(
-        status=429,
-        reason=reason,
-        code="TOO_MANY_REQUESTS",
-        message=(
-            f"Resource level throttle {counter} {period} limit for calls to this resource is "
-            "reached."
-        ),
-        service_error_code=101,
-        headers=headers,
+    return reason, (
+        f"Resource level throttle {counter} {period} limit for calls to this resource is reached."
     )
 
 

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 
 from gateway.quota.model import BucketSpec, BucketState, window_seconds
 
 
+@lru_cache(maxsize=1024)
 def sf_string(value: str) -> str:
     """``value`` as an RFC 8941 sf-string (§3.3.3): quoted, with ``"`` and ``\\`` escaped.
 
@@ -44,6 +46,14 @@ def _limited(states: Sequence[BucketState]) -> list[tuple[BucketState, int, int]
     return out
 
 
+@lru_cache(maxsize=4096)
+def _policy(specs: tuple[BucketSpec, ...]) -> str:
+    # The policy list depends on the buckets alone, which repeat call after call: built once.
+    return ", ".join(
+        f"{sf_string(spec.name)};q={spec.limit};w={window_seconds(spec.window)}" for spec in specs
+    )
+
+
 def rate_limit_headers(states: Sequence[BucketState], now: float) -> dict[str, str]:
     """The rate-limit headers for ``states``; empty when no bucket has a limit.
 
@@ -55,18 +65,21 @@ def rate_limit_headers(states: Sequence[BucketState], now: float) -> dict[str, s
     limited = _limited(states)
     if not limited:
         return {}
-    policy = ", ".join(
-        f"{sf_string(state.spec.name)};q={limit};w={window_seconds(state.spec.window)}"
-        for state, limit, _ in limited
-    )
-    current = ", ".join(
-        f"{sf_string(state.spec.name)};r={remaining};t={seconds_until(state.reset_at, now)}"
-        for state, _, remaining in limited
-    )
-    tightest, limit, remaining = min(limited, key=lambda item: (item[2], -item[0].reset_at))
+    current = []
+    tightest, limit, remaining = limited[0]
+    for item in limited:
+        state, _, item_remaining = item
+        current.append(
+            f"{sf_string(state.spec.name)};r={item_remaining};"
+            f"t={seconds_until(state.reset_at, now)}"
+        )
+        if item_remaining < remaining or (
+            item_remaining == remaining and state.reset_at > tightest.reset_at
+        ):
+            tightest, limit, remaining = item
     return {
-        "RateLimit-Policy": policy,
-        "RateLimit": current,
+        "RateLimit-Policy": _policy(tuple(state.spec for state, _, _ in limited)),
+        "RateLimit": ", ".join(current),
         "X-RateLimit-Limit": str(limit),
         "X-RateLimit-Remaining": str(remaining),
         "X-RateLimit-Reset": str(math.ceil(tightest.reset_at)),

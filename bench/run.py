@@ -41,7 +41,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import FrameType
@@ -55,6 +55,7 @@ from servers import (
     choose_redis,
     cpu_seconds,
     free_port,
+    until_interrupted,
     wait_ready,
 )
 from wrk import WrkError, run_wrk
@@ -474,36 +475,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Benchmark the gateway beside nginx and a bare aiohttp proxy, with wrk."
     )
-    parser.add_argument(
-        "--seconds",
-        type=positive,
-        default=DEFAULT_SECONDS,
-        help=f"measured seconds per target, whole (default {DEFAULT_SECONDS:g})",
-    )
-    parser.add_argument(
-        "--warmup",
-        type=float,
-        default=DEFAULT_WARMUP,
-        help=f"unrecorded seconds before each, 0 for none (default {DEFAULT_WARMUP:g})",
-    )
-    parser.add_argument(
-        "--rounds",
-        type=int,
-        default=DEFAULT_ROUNDS,
-        help=f"rounds over every target, interleaved (default {DEFAULT_ROUNDS})",
-    )
-    parser.add_argument(
-        "--connections",
-        type=int,
-        default=DEFAULT_CONNECTIONS,
-        help=f"wrk's keep-alive connections (default {DEFAULT_CONNECTIONS})",
-    )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=DEFAULT_WORKERS,
-        help=f"worker processes of the multi-worker target (default {DEFAULT_WORKERS})",
-    )
+    numbers: list[tuple[str, Callable[[str], float], float, str]] = [
+        ("--seconds", positive, DEFAULT_SECONDS, "measured seconds per target, whole"),
+        ("--warmup", float, DEFAULT_WARMUP, "unrecorded seconds before each, 0 for none"),
+        ("--rounds", int, DEFAULT_ROUNDS, "rounds over every target, interleaved"),
+        ("--connections", int, DEFAULT_CONNECTIONS, "wrk's keep-alive connections"),
+        ("--workers", int, DEFAULT_WORKERS, "worker processes of the multi-worker target"),
+    ]
+    for flag, kind, default, meaning in numbers:
+        help_text = f"{meaning} (default {default:g})"
+        parser.add_argument(flag, type=kind, default=default, help=help_text)
     parser.add_argument(
         "--json",
         action="store_true",
@@ -523,11 +504,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.connections < 1 or args.warmup < 0 or args.rounds < 1 or args.workers < 2:
         parser.error("--connections, --rounds >= 1; --workers >= 2; --warmup >= 0")
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        print("bench: interrupted; every server was stopped", file=sys.stderr)
-        return 130
+    return until_interrupted("bench", lambda: run(args))
 
 
 if __name__ == "__main__":

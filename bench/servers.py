@@ -6,9 +6,11 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,16 @@ UPSTREAM_BODY = (
     '"roleAssignee":"urn:li:person:std","state":"APPROVED",'
     '"organization":"urn:li:organization:1"}]}'
 )
+
+
+def until_interrupted(name: str, run: Callable[[], int]) -> int:
+    """Run a bench to its end; Ctrl-C stops it the usual way (130), every server stopped by
+    the run's own clean-up on the way out."""
+    try:
+        return run()
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted; every server was stopped", file=sys.stderr)
+        return 130
 
 
 class BenchError(Exception):

@@ -32,7 +32,16 @@ from pathlib import Path
 from typing import Any
 
 from run import PATH, STANDARD_TOKEN, gateway_config, headers_for, start_gateway
-from servers import REPO, BenchError, Server, Servers, choose_redis, free_port, wait_ready
+from servers import (
+    REPO,
+    BenchError,
+    Server,
+    Servers,
+    choose_redis,
+    free_port,
+    until_interrupted,
+    wait_ready,
+)
 from wrk import WrkError, run_wrk
 
 RSS_TOLERANCE = 0.05
@@ -235,11 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if min(args.minutes, args.sample_seconds, args.capacity_seconds) <= 0 or args.failures < 1:
         parser.error("--minutes, --sample-seconds, --capacity-seconds > 0; --failures >= 1")
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        print("soak: interrupted; every server was stopped", file=sys.stderr)
-        return 130
+    return until_interrupted("soak", lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
@@ -50,6 +52,22 @@ def launched(
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def stderr_lines(proc: subprocess.Popen[str]) -> tuple[queue.Queue[str | None], threading.Thread]:
+    """The process's stderr, line by line, read by a thread of its own (so a full pipe never
+    blocks the process); None once it closes. The thread is returned for joining."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.put(line)
+        lines.put(None)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    return lines, reader
 
 
 def stop(proc: subprocess.Popen[str], timeout: float = 30.0) -> tuple[str, str]:

@@ -9,13 +9,14 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+from tests.serve_process import stderr_lines
 
 START_SECONDS = 30.0
 STOP_SECONDS = 20.0
@@ -69,16 +70,7 @@ def serving(args: Sequence[str], env: Mapping[str, str] | None = None) -> Iterat
         text=True,
     )
     assert proc.stderr is not None
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            lines.put(line)
-        lines.put(None)
-
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
+    lines, reader = stderr_lines(proc)
     seen: list[str] = []
     port = None
     deadline = time.monotonic() + START_SECONDS

@@ -18,7 +18,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -37,6 +36,7 @@ from gateway.settings.connections import ConnectionLimits
 from gateway.settings.loader import load_settings
 from tests.functional.cli_process import LISTENING, START_SECONDS, STOP_SECONDS, clean_env
 from tests.functional.gateway_harness import gateway_yaml, member_token, write_config
+from tests.serve_process import stderr_lines
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 HOST = "127.0.0.1"
@@ -449,15 +449,7 @@ def serve_process(
         stderr=subprocess.PIPE,
         text=True,
     )
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
+    lines, _ = stderr_lines(proc)
     while True:
         line = lines.get(timeout=START_SECONDS)
         assert line is not None, "serve exited before listening"

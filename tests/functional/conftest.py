@@ -14,7 +14,7 @@ from gateway.quota.store import QuotaStore
 from gateway.runtime import Clock
 from gateway.sandbox.app import make_sandbox_app
 from gateway.settings.loader import load_settings
-from tests.functional.gateway_harness import gateway_yaml, write_config
+from tests.functional.gateway_harness import FIXED_NOW, FakeClock, gateway_yaml, write_config
 from tests.functional.oauth_support import start_oauth_gateway
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
@@ -62,6 +62,21 @@ def oauth_gateway(
         return await start_oauth_gateway(aiohttp_server, tmp_path, upstream, **options)
 
     return start
+
+
+@pytest.fixture
+def start_config(aiohttp_server: ServerFactory, tmp_path: Path) -> GatewayFactory:
+    """Start a gateway from a whole config text: start_config(text, clock=None), on a fake
+    clock at FIXED_NOW unless one is given. Each call writes its own file, so one test can
+    run several gateways."""
+
+    async def start_one(text: str, clock: Clock | None = None) -> TestServer:
+        path = tmp_path / f"gateway-{time.monotonic_ns()}.yaml"
+        path.write_text(text)
+        settings = load_settings(str(path), environ={})
+        return await aiohttp_server(build_gateway_app(settings, clock=clock or FakeClock(FIXED_NOW)))
+
+    return start_one
 
 
 @pytest.fixture

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import aiohttp
+from aiohttp.test_utils import TestServer
+
+# 2027-01-15 08:00 UTC: the fake clocks' default start.
+FIXED_NOW = 1_800_000_000.0
 MEMBERS = [f"urn:li:person:m{i:02d}" for i in range(20)]
 SOCIAL_SCOPES = (
     "[r_organization_social, w_organization_social, rw_organization_admin, r_basicprofile]"
@@ -119,3 +126,20 @@ async def raw_http(host: str, port: int, data: bytes, *, timeout: float = 5.0) -
         return status, body
     finally:
         writer.close()
+
+
+async def exchange(
+    server: TestServer,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    data: str | None = None,
+) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """One request on a session of its own: status, headers and the JSON body ({} when
+    there is none)."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, server.make_url(path), data=data, headers=headers) as resp,
+    ):
+        raw = await resp.read()
+        return resp.status, dict(resp.headers), json.loads(raw) if raw else {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,6 +11,7 @@ from aiohttp.test_utils import TestServer
 from gateway.http.admin import build_admin_app
 from gateway.quota.redis_store import RedisStore
 from tests.functional.gateway_harness import member_token
+from tests.redis_server import free_port
 
 Start = Callable[..., Awaitable[TestServer]]
 ServerFactory = Callable[..., Awaitable[TestServer]]
@@ -65,10 +65,7 @@ async def test_usage_metrics_and_readiness(
 async def test_not_ready_while_store_is_down(
     sandbox: TestServer, start_gateway: Start, aiohttp_server: ServerFactory
 ) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    down = RedisStore.from_url(f"redis://127.0.0.1:{port}/0?socket_timeout=0.2&connect_timeout=0.2")
+    down = RedisStore.from_url(f"redis://127.0.0.1:{free_port()}/0?socket_timeout=0.2&connect_timeout=0.2")
     try:
         gw = await start_gateway(str(sandbox.make_url("")), quota_store=down)
         admin = await aiohttp_server(build_admin_app(gw.app))

@@ -7,9 +7,7 @@ account 500001; it holds no role on organization 4 or ad account 500002.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -17,16 +15,14 @@ import pytest
 import redis.asyncio
 from aiohttp.test_utils import TestServer
 
-from gateway.app import build_gateway_app
 from gateway.roles.cache import cache_key
 from gateway.runtime import RUNTIME
-from gateway.settings.loader import load_settings
-from tests.functional.gateway_harness import FakeClock
+from tests.functional.gateway_harness import FIXED_NOW as NOW
+from tests.functional.gateway_harness import FakeClock, exchange
 from tests.redis_server import PATIENT, free_port, unique_app, with_query
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 Start = Callable[..., Awaitable[TestServer]]
-NOW = 1_800_000_000.0
 MEMBER = "urn:li:person:roles-member"
 V = {"LinkedIn-Version": "202505", "X-Restli-Protocol-Version": "2.0.0"}
 
@@ -62,17 +58,6 @@ tokens:
 """
 
 
-@pytest.fixture
-def start(aiohttp_server: ServerFactory, tmp_path: Path) -> Start:
-    async def start_one(text: str, clock: FakeClock | None = None) -> TestServer:
-        path = tmp_path / f"gateway-{time.monotonic_ns()}.yaml"
-        path.write_text(text)
-        settings = load_settings(str(path), environ={})
-        return await aiohttp_server(build_gateway_app(settings, clock=clock or FakeClock(NOW)))
-
-    return start_one
-
-
 async def send(
     server: TestServer, method: str, path: str, token: str, body: object = None
 ) -> tuple[int, dict[str, str], dict[str, Any]]:
@@ -80,12 +65,7 @@ async def send(
     data = json.dumps(body) if body is not None else None
     if data is not None:
         headers["Content-Type"] = "application/json"
-    async with (
-        aiohttp.ClientSession() as session,
-        session.request(method, server.make_url(path), data=data, headers=headers) as resp,
-    ):
-        raw = await resp.read()
-        return resp.status, dict(resp.headers), json.loads(raw) if raw else {}
+    return await exchange(server, method, path, headers, data)
 
 
 async def finders(sandbox: TestServer) -> int:
@@ -105,9 +85,9 @@ def post(author: str) -> dict[str, object]:
     [("urn:li:organization:1", 201), ("urn:li:organization:4", 403)],
 )
 async def test_posting_as_an_organization_needs_a_role(
-    sandbox: TestServer, start: Start, author: str, status: int
+    sandbox: TestServer, start_config: Start, author: str, status: int
 ) -> None:
-    gw = await start(config(str(sandbox.make_url(""))))
+    gw = await start_config(config(str(sandbox.make_url(""))))
     got, headers, body = await send(gw, "POST", "/rest/posts", "tok-cm", post(author))
     assert got == status, body
     if status == 403:
@@ -118,25 +98,25 @@ async def test_posting_as_an_organization_needs_a_role(
     assert await finders(sandbox) == 1
 
 
-async def test_posting_as_the_member_needs_no_look_up(sandbox: TestServer, start: Start) -> None:
-    gw = await start(config(str(sandbox.make_url(""))))
+async def test_posting_as_the_member_needs_no_look_up(sandbox: TestServer, start_config: Start) -> None:
+    gw = await start_config(config(str(sandbox.make_url(""))))
     status, _, _ = await send(gw, "POST", "/rest/posts", "tok-cm", post(MEMBER))
     assert status == 201
     assert await finders(sandbox) == 0
 
 
-async def test_apps_without_enforcement_are_not_checked(sandbox: TestServer, start: Start) -> None:
-    gw = await start(config(str(sandbox.make_url(""))))
+async def test_apps_without_enforcement_are_not_checked(sandbox: TestServer, start_config: Start) -> None:
+    gw = await start_config(config(str(sandbox.make_url(""))))
     status, _, _ = await send(gw, "POST", "/rest/posts", "tok-free", post("urn:li:organization:4"))
     assert status == 201
     assert await finders(sandbox) == 0
 
 
 async def test_look_ups_are_counted_and_cached_per_member(
-    sandbox: TestServer, start: Start
+    sandbox: TestServer, start_config: Start
 ) -> None:
     clock = FakeClock(NOW)
-    gw = await start(config(str(sandbox.make_url(""))), clock)
+    gw = await start_config(config(str(sandbox.make_url(""))), clock)
     org = post("urn:li:organization:2")
     # Cold cache: the look-up and the call are both charged to the member's 10 a day.
     _, first, _ = await send(gw, "POST", "/rest/posts", "tok-cm", org)
@@ -167,9 +147,9 @@ async def test_look_ups_are_counted_and_cached_per_member(
     ],
 )
 async def test_ad_account_calls_need_an_ad_account_role(
-    sandbox: TestServer, start: Start, method: str, path: str, status: int, entity: str | None
+    sandbox: TestServer, start_config: Start, method: str, path: str, status: int, entity: str | None
 ) -> None:
-    gw = await start(config(str(sandbox.make_url(""))))
+    gw = await start_config(config(str(sandbox.make_url(""))))
     body = {"name": "Campaign", "type": "SPONSORED_UPDATES"} if method == "POST" else None
     got, headers, answer = await send(gw, method, path, "tok-ads", body)
     assert got == status, answer
@@ -180,8 +160,8 @@ async def test_ad_account_calls_need_an_ad_account_role(
         assert ("VIEWER" in str(answer["message"])) is (method == "GET")
 
 
-async def test_an_unreachable_look_up_is_refunded(start: Start) -> None:
-    gw = await start(config(f"http://127.0.0.1:{free_port()}"))
+async def test_an_unreachable_look_up_is_refunded(start_config: Start) -> None:
+    gw = await start_config(config(f"http://127.0.0.1:{free_port()}"))
     status, headers, _ = await send(
         gw, "POST", "/rest/posts", "tok-cm", post("urn:li:organization:1")
     )
@@ -193,12 +173,12 @@ async def test_an_unreachable_look_up_is_refunded(start: Start) -> None:
 
 @pytest.mark.redis
 async def test_roles_are_cached_in_redis_for_every_gateway(
-    sandbox: TestServer, start: Start, redis_url: str
+    sandbox: TestServer, start_config: Start, redis_url: str
 ) -> None:
     suffix = "-" + unique_app("r")[-12:]
     text = config(str(sandbox.make_url("")), with_query(redis_url, PATIENT), suffix)
-    first = await start(text)
-    second = await start(text)
+    first = await start_config(text)
+    second = await start_config(text)
     org = post("urn:li:organization:3")
     assert (await send(first, "POST", "/rest/posts", f"tok-cm{suffix}", org))[0] == 201
     assert (await send(second, "POST", "/rest/posts", f"tok-cm{suffix}", org))[0] == 201

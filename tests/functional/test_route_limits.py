@@ -4,7 +4,9 @@ publishes), end to end."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -13,7 +15,8 @@ import redis.asyncio
 from aiohttp.test_utils import TestServer
 
 from gateway.app import build_gateway_app
-from tests.functional.adaccounts_harness import ServerFactory, ads_yaml, load, send, start
+from gateway.runtime import Clock
+from tests.functional.adaccounts_harness import ServerFactory, ads_yaml, load, send
 from tests.functional.gateway_harness import FakeClock
 from tests.redis_server import PATIENT, with_query
 
@@ -22,28 +25,53 @@ LIMITS = """\
     route_limits:
       - {route: /rest/adAnalytics, app_per_day: 3, member_per_day: 2}"""
 POLICY = '"route:adAnalytics";q=3;w=86400, "route:adAnalytics:member";q=2;w=86400'
+Limited = Callable[..., Awaitable[TestServer]]
 
 
-async def gateway_with_limits(
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def store(request: pytest.FixtureRequest) -> str:
+    """Each test runs on both stores: memory://, and the test Redis with patient timeouts."""
+    if request.param == "redis":
+        return with_query(request.getfixturevalue("redis_url"), PATIENT)
+    return "memory://"
+
+
+@pytest.fixture
+def suffix() -> str:
+    """App names of this test alone: runs sharing one Redis never share keys."""
+    return "-" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+def limited(
     sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path, store: str, suffix: str
-) -> TestServer:
-    text = ads_yaml(str(sandbox.make_url("")), store=store, suffix=suffix, std_extra=LIMITS)
-    return await start(aiohttp_server, load(tmp_path, text))
+) -> Limited:
+    """Start a gateway on this test's store whose ads-std app has the route limits given."""
+
+    async def start_limited(limits: str, clock: Clock = time.time) -> TestServer:
+        text = ads_yaml(str(sandbox.make_url("")), store=store, suffix=suffix, std_extra=limits)
+        return await aiohttp_server(build_gateway_app(load(tmp_path, text), clock=clock))
+
+    return start_limited
 
 
-@pytest.mark.parametrize("store", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def take_app_keys(redis_url: str, app: str) -> dict[str, int]:
+    """The app's keys on Redis with their TTLs in seconds; the keys are deleted, so no
+    later run sees them."""
+    client = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        keys = [k.decode() async for k in client.scan_iter(match=f"lgw:*{app}*")]
+        ttls = {k: await client.ttl(k) for k in keys}
+        await client.delete(*keys)
+        return ttls
+    finally:
+        await client.aclose()
+
+
 async def test_route_buckets_count_with_the_others_all_or_nothing(
-    request: pytest.FixtureRequest,
-    sandbox: TestServer,
-    aiohttp_server: ServerFactory,
-    tmp_path: Path,
-    store: str,
+    request: pytest.FixtureRequest, limited: Limited, store: str, suffix: str
 ) -> None:
-    suffix = "-" + uuid.uuid4().hex[:12]
-    url = "memory://"
-    if store == "redis":
-        url = with_query(request.getfixturevalue("redis_url"), PATIENT)
-    gateway = await gateway_with_limits(sandbox, aiohttp_server, tmp_path, url, suffix)
+    gateway = await limited(LIMITS)
 
     async with aiohttp.ClientSession() as session:
         first = await send(session, gateway, "GET", ANALYTICS, "tok-ads-std")
@@ -76,18 +104,12 @@ async def test_route_buckets_count_with_the_others_all_or_nothing(
     # Other routes of a Standard-tier app stay unlimited and unadvertised.
     assert other_route.status == 200 and "RateLimit-Policy" not in other_route.headers
 
-    if store == "redis":
-        client = redis.asyncio.Redis.from_url(request.getfixturevalue("redis_url"))
-        try:
-            app = "ads-std" + suffix
-            keys = [k.decode() async for k in client.scan_iter(match=f"lgw:*{app}*")]
-            route_keys = [k for k in keys if "route" in k]
-            assert len(route_keys) == 3  # the app's, and one per member
-            assert all(k.startswith(f"lgw:{{{app}}}:") for k in keys)
-            assert [k for k in keys if await client.ttl(k) <= 0] == []
-            await client.delete(*keys)
-        finally:
-            await client.aclose()
+    if store.startswith("redis"):
+        app = "ads-std" + suffix
+        ttls = await take_app_keys(request.getfixturevalue("redis_url"), app)
+        assert len([k for k in ttls if "route" in k]) == 3  # the app's, and one per member
+        assert all(k.startswith(f"lgw:{{{app}}}:") for k in ttls)
+        assert [k for k, ttl in ttls.items() if ttl <= 0] == []
 
 
 MINUTE_LIMITS = """\
@@ -98,22 +120,12 @@ MINUTE_LIMITS = """\
 MINUTE_START = 1_800_020_220.0
 
 
-@pytest.mark.parametrize("store", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
 async def test_a_per_minute_limit_answers_429_until_its_minute_ends(
-    request: pytest.FixtureRequest,
-    sandbox: TestServer,
-    aiohttp_server: ServerFactory,
-    tmp_path: Path,
-    store: str,
+    request: pytest.FixtureRequest, limited: Limited, store: str, suffix: str
 ) -> None:
     assert MINUTE_START % 60 == 0
-    suffix = "-" + uuid.uuid4().hex[:12]
-    url = "memory://"
-    if store == "redis":
-        url = with_query(request.getfixturevalue("redis_url"), PATIENT)
-    text = ads_yaml(str(sandbox.make_url("")), store=url, suffix=suffix, std_extra=MINUTE_LIMITS)
     clock = FakeClock(MINUTE_START + 45)  # 13:37:45
-    gateway = await aiohttp_server(build_gateway_app(load(tmp_path, text), clock=clock))
+    gateway = await limited(MINUTE_LIMITS, clock)
 
     async with aiohttp.ClientSession() as session:
         first = await send(session, gateway, "GET", ANALYTICS, "tok-ads-std")
@@ -139,14 +151,8 @@ async def test_a_per_minute_limit_answers_429_until_its_minute_ends(
         '"route:adAnalytics:minute";r=1;t=60, "route:adAnalytics";r=97;t=37320'
     )
 
-    if store == "redis":
-        client = redis.asyncio.Redis.from_url(request.getfixturevalue("redis_url"))
-        try:
-            app = "ads-std" + suffix
-            keys = [k.decode() async for k in client.scan_iter(match=f"lgw:*{app}*")]
-            minute_keys = [k for k in keys if "minute" in k]
-            assert len(minute_keys) == 2  # the minute ended: a new key counts the next one
-            assert [k for k in minute_keys if not 0 < await client.ttl(k) <= 120] == []
-            await client.delete(*keys)
-        finally:
-            await client.aclose()
+    if store.startswith("redis"):
+        ttls = await take_app_keys(request.getfixturevalue("redis_url"), "ads-std" + suffix)
+        minute = {k: ttl for k, ttl in ttls.items() if "minute" in k}
+        assert len(minute) == 2  # the minute ended: a new key counts the next one
+        assert [k for k, ttl in minute.items() if not 0 < ttl <= 120] == []

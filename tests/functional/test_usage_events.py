@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -24,7 +23,7 @@ from gateway.sandbox.state import SANDBOX_STATE
 from gateway.settings.loader import load_settings
 from tests.functional.adaccounts_harness import ads_yaml, campaign_group, load, send, start
 from tests.functional.gateway_harness import gateway_yaml, member_token, write_config
-from tests.redis_server import PATIENT, unique_app, with_query
+from tests.redis_server import PATIENT, free_port, unique_app, with_query
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 Start = Callable[..., Awaitable[TestServer]]
@@ -275,10 +274,7 @@ async def test_near_limit_events_are_logged_counted_and_posted_once(
 async def test_an_unreachable_alert_webhook_never_holds_a_call(
     sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        dead = probe.getsockname()[1]
-    extra = f"usage_alerts: {{thresholds: [10], webhook: 'http://127.0.0.1:{dead}/alerts'}}"
+    extra = f"usage_alerts: {{thresholds: [10], webhook: 'http://127.0.0.1:{free_port()}/alerts'}}"
     gateway = await start_with(
         aiohttp_server, tmp_path, gateway_yaml(str(sandbox.make_url("")), extra=extra)
     )

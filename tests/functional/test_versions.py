@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 
 import aiohttp
@@ -10,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from gateway.runtime import RUNTIME
-from tests.functional.gateway_harness import member_token
+from tests.functional.gateway_harness import exchange, member_token
 
 Start = Callable[..., Awaitable[TestServer]]
 PATH = "/rest/organizationAcls?q=roleAssignee"
@@ -22,12 +21,7 @@ async def call(
     headers = {"Authorization": f"Bearer {token}", "X-Restli-Protocol-Version": "2.0.0"}
     if version is not None:
         headers["LinkedIn-Version"] = version
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(server.make_url(path), headers=headers) as resp,
-    ):
-        raw = await resp.read()
-        return resp.status, dict(resp.headers), json.loads(raw) if raw else {}
+    return await exchange(server, "GET", path, headers)
 
 
 async def sandbox_requests(sandbox: TestServer) -> int:

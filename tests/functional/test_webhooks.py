@@ -11,7 +11,6 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -19,15 +18,14 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from gateway.app import build_gateway_app
 from gateway.runtime import RUNTIME, Runtime
-from gateway.settings.loader import load_settings
 from gateway.settings.model import AppConfig, WebhookConfig
 from gateway.support.metrics import Metrics
 from gateway.webhooks.delivery import LEASE_SECONDS, DeliveryWorker
 from gateway.webhooks.notifications import parse_push
 from gateway.webhooks.queue import MemoryWebhookQueue
 from gateway.webhooks.signatures import challenge_response, push_signature
+from tests.functional.gateway_harness import FIXED_NOW as NOW
 from tests.functional.gateway_harness import FakeClock
 from tests.redis_server import PATIENT, free_port, unique_app, with_query
 
@@ -38,7 +36,6 @@ KEY = (
     "user:urn%3Ali%3Aperson%3Aabc,entity:urn%3Ali%3Aorganization%3A1,"
     f"eventType:{SOCIAL})"
 )
-NOW = 1_800_000_000.0
 
 
 @dataclass
@@ -106,17 +103,6 @@ tokens:
 Start = Callable[..., Awaitable[TestServer]]
 
 
-@pytest.fixture
-def start(aiohttp_server: ServerFactory, tmp_path: Path) -> Start:
-    async def start_one(text: str, clock: FakeClock | None = None) -> TestServer:
-        path = tmp_path / f"gateway-{time.monotonic_ns()}.yaml"
-        path.write_text(text)
-        settings = load_settings(str(path), environ={})
-        return await aiohttp_server(build_gateway_app(settings, clock=clock or FakeClock(NOW)))
-
-    return start_one
-
-
 def runtime_of(server: TestServer) -> Runtime:
     return server.app[RUNTIME]
 
@@ -153,9 +139,9 @@ async def push(
 
 
 async def test_challenge_is_answered_with_the_hmac(
-    sandbox: TestServer, receiver: Receiver, start: Start
+    sandbox: TestServer, receiver: Receiver, start_config: Start
 ) -> None:
-    gw = await start(config(str(sandbox.make_url("")), receiver))
+    gw = await start_config(config(str(sandbox.make_url("")), receiver))
     code = "890e4665-4dfe-4ab1-b689-ed553bceeed0"
     async with aiohttp.ClientSession() as session:
         started = time.monotonic()
@@ -193,10 +179,10 @@ async def test_challenge_is_answered_with_the_hmac(
 async def test_forged_signatures_are_refused(
     sandbox: TestServer,
     receiver: Receiver,
-    start: Start,
+    start_config: Start,
     forge: Callable[[bytes], str | None],
 ) -> None:
-    gw = await start(config(str(sandbox.make_url("")), receiver))
+    gw = await start_config(config(str(sandbox.make_url("")), receiver))
     body = envelope(1, kind="LEAD_ACTION")
     status, headers, _ = await push(gw, "hooks-std", body, forge(body))
     assert (status, headers["X-Gateway-Reason"]) == (401, "webhook_signature_invalid")
@@ -205,26 +191,26 @@ async def test_forged_signatures_are_refused(
 
 @pytest.mark.parametrize("body", [b"not json", b"[1,2]", b""])
 async def test_non_json_pushes_are_refused(
-    sandbox: TestServer, receiver: Receiver, start: Start, body: bytes
+    sandbox: TestServer, receiver: Receiver, start_config: Start, body: bytes
 ) -> None:
-    gw = await start(config(str(sandbox.make_url("")), receiver))
+    gw = await start_config(config(str(sandbox.make_url("")), receiver))
     status, headers, _ = await push(gw, "hooks-std", body, push_signature("s-std", body))
     assert (status, headers["X-Gateway-Reason"]) == (400, "webhook_bad_request")
 
 
 async def test_unknown_app_push_is_404(
-    sandbox: TestServer, receiver: Receiver, start: Start
+    sandbox: TestServer, receiver: Receiver, start_config: Start
 ) -> None:
-    gw = await start(config(str(sandbox.make_url("")), receiver))
+    gw = await start_config(config(str(sandbox.make_url("")), receiver))
     body = envelope(1)
     status, _, _ = await push(gw, "nobody", body, push_signature("s-std", body))
     assert status == 404
 
 
 async def test_push_is_queued_then_delivered_per_notification(
-    sandbox: TestServer, receiver: Receiver, start: Start
+    sandbox: TestServer, receiver: Receiver, start_config: Start
 ) -> None:
-    gw = await start(config(str(sandbox.make_url("")), receiver))
+    gw = await start_config(config(str(sandbox.make_url("")), receiver))
     body = envelope(11, 12)
     status, _, answer = await push(gw, "hooks-std", body, push_signature("s-std", body))
     assert (status, answer) == (200, {"queued": 2, "duplicates": 0, "dropped": 0})
@@ -248,9 +234,9 @@ async def test_push_is_queued_then_delivered_per_notification(
 
 
 async def test_replayed_notifications_are_delivered_once(
-    sandbox: TestServer, receiver: Receiver, start: Start
+    sandbox: TestServer, receiver: Receiver, start_config: Start
 ) -> None:
-    gw = await start(config(str(sandbox.make_url("")), receiver))
+    gw = await start_config(config(str(sandbox.make_url("")), receiver))
     body = envelope(21)
     signature = push_signature("s-std", body)
     assert (await push(gw, "hooks-std", body, signature))[2]["queued"] == 1
@@ -270,9 +256,9 @@ async def test_replayed_notifications_are_delivered_once(
 
 
 async def test_social_action_pushes_are_dropped_on_development(
-    sandbox: TestServer, receiver: Receiver, start: Start, caplog: pytest.LogCaptureFixture
+    sandbox: TestServer, receiver: Receiver, start_config: Start, caplog: pytest.LogCaptureFixture
 ) -> None:
-    gw = await start(config(str(sandbox.make_url("")), receiver))
+    gw = await start_config(config(str(sandbox.make_url("")), receiver))
     caplog.set_level("WARNING", logger="gateway.webhooks")
     social = envelope(31, 32)
     status, _, answer = await push(gw, "hooks-dev", social, push_signature("s-dev", social))
@@ -293,10 +279,10 @@ async def test_social_action_pushes_are_dropped_on_development(
 
 
 async def test_a_failing_receiver_is_retried_with_backoff(
-    sandbox: TestServer, receiver: Receiver, start: Start
+    sandbox: TestServer, receiver: Receiver, start_config: Start
 ) -> None:
     clock = FakeClock(NOW)
-    gw = await start(config(str(sandbox.make_url("")), receiver), clock)
+    gw = await start_config(config(str(sandbox.make_url("")), receiver), clock)
     metrics = runtime_of(gw).metrics
     receiver.statuses = [500, 503]
     body = envelope(41, kind="LEAD_ACTION")
@@ -327,10 +313,10 @@ async def test_a_failing_receiver_is_retried_with_backoff(
 
 
 async def test_store_failure_is_not_acknowledged(
-    sandbox: TestServer, receiver: Receiver, start: Start
+    sandbox: TestServer, receiver: Receiver, start_config: Start
 ) -> None:
     dead = f"redis://127.0.0.1:{free_port()}/0?socket_timeout=0.2&connect_timeout=0.2"
-    gw = await start(config(str(sandbox.make_url("")), receiver, store=dead))
+    gw = await start_config(config(str(sandbox.make_url("")), receiver, store=dead))
     body = envelope(51, kind="LEAD_ACTION")
     status, headers, _ = await push(gw, "hooks-std", body, push_signature("s-std", body))
     assert (status, headers["X-Gateway-Reason"]) == (503, "webhook_store_unavailable")
@@ -375,7 +361,7 @@ async def test_in_flight_item_is_redelivered_after_a_worker_dies_memory(
 
 @pytest.mark.redis
 async def test_in_flight_item_is_redelivered_by_another_gateway_redis(
-    sandbox: TestServer, receiver: Receiver, start: Start, redis_url: str
+    sandbox: TestServer, receiver: Receiver, start_config: Start, redis_url: str
 ) -> None:
     """Two gateways on one Redis: the first dies mid-delivery, the second delivers."""
     suffix = "-" + unique_app("x")[-12:]
@@ -384,12 +370,12 @@ async def test_in_flight_item_is_redelivered_by_another_gateway_redis(
     app = f"hooks-std{suffix}"
     clock = FakeClock(NOW)
     receiver.hang_first = True
-    first = await start(text, clock)
+    first = await start_config(text, clock)
     body = envelope(71, kind="LEAD_ACTION")
     assert (await push(first, app, body, push_signature("s-std", body)))[2]["queued"] == 1
     await eventually(lambda: len(receiver.got) == 1)
     await first.close()  # the process goes away with the delivery in flight
-    second = await start(text, clock)
+    second = await start_config(text, clock)
     queue = runtime_of(second).webhook_queue
     assert await queue.pending(app) == 1
     clock.now += LEASE_SECONDS
@@ -412,9 +398,9 @@ async def test_in_flight_item_is_redelivered_by_another_gateway_redis(
 
 
 async def test_social_action_subscription_needs_standard(
-    sandbox: TestServer, receiver: Receiver, start: Start
+    sandbox: TestServer, receiver: Receiver, start_config: Start
 ) -> None:
-    gw = await start(config(str(sandbox.make_url("")), receiver))
+    gw = await start_config(config(str(sandbox.make_url("")), receiver))
     headers = {"LinkedIn-Version": "202505", "X-Restli-Protocol-Version": "2.0.0"}
     body = json.dumps({"webhook": "https://example.com/webhooks/hooks-dev"})
     async with aiohttp.ClientSession() as session:

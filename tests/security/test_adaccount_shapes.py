@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -152,31 +152,44 @@ async def _edit_five(session: aiohttp.ClientSession, gw: TestServer) -> None:
         assert status == 200, (account, reason)
 
 
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+async def five_edited(
+    aiohttp_server: ServerFactory,
+    tmp_path: Path,
+    upstream: RecordingUpstream,
+    session: aiohttp.ClientSession,
+) -> TestServer:
+    """A gateway whose app has already edited its five ad accounts."""
+    gw = await _gateway(aiohttp_server, tmp_path, upstream)
+    await _edit_five(session, gw)
+    return gw
+
+
 @pytest.mark.parametrize("name", SHAPES)
 async def test_a_sixth_account_is_refused_whatever_the_shape(
-    aiohttp_server: ServerFactory, tmp_path: Path, upstream: RecordingUpstream, name: str
+    five_edited: TestServer, session: aiohttp.ClientSession, upstream: RecordingUpstream, name: str
 ) -> None:
-    gw = await _gateway(aiohttp_server, tmp_path, upstream)
-    async with aiohttp.ClientSession() as session:
-        await _edit_five(session, gw)
-        before = len(upstream.requests)
+    before = len(upstream.requests)
 
-        status, reason = await _send(session, gw, shape(name, SIXTH))
+    status, reason = await _send(session, five_edited, shape(name, SIXTH))
 
-        assert (status, reason) == (403, "ad_account_edit_limit")
-        assert len(upstream.requests) == before
+    assert (status, reason) == (403, "ad_account_edit_limit")
+    assert len(upstream.requests) == before
 
 
 @pytest.mark.parametrize("name", SHAPES)
 async def test_the_same_shape_for_an_edited_account_goes_through_byte_for_byte(
-    aiohttp_server: ServerFactory, tmp_path: Path, upstream: RecordingUpstream, name: str
+    five_edited: TestServer, session: aiohttp.ClientSession, upstream: RecordingUpstream, name: str
 ) -> None:
-    gw = await _gateway(aiohttp_server, tmp_path, upstream)
-    async with aiohttp.ClientSession() as session:
-        await _edit_five(session, gw)
-        write = shape(name, EDITED)
+    write = shape(name, EDITED)
 
-        status, reason = await _send(session, gw, write)
+    status, reason = await _send(session, five_edited, write)
 
     assert (status, reason) == (200, None)
     seen = upstream.requests[-1]
@@ -204,20 +217,17 @@ async def test_a_malformed_account_in_any_write_is_refused(
 
 
 async def test_a_write_naming_no_account_off_the_ad_account_routes_is_not_limited(
-    aiohttp_server: ServerFactory, tmp_path: Path, upstream: RecordingUpstream
+    five_edited: TestServer, session: aiohttp.ClientSession
 ) -> None:
-    gw = await _gateway(aiohttp_server, tmp_path, upstream)
-    async with aiohttp.ClientSession() as session:
-        await _edit_five(session, gw)
-        status, reason = await _send(
-            session,
-            gw,
-            (
-                "POST",
-                "/rest/conversionEvents",
-                {"Content-Type": "application/json"},
-                b'{"conversion":"urn:lla:llaPartnerConversion:1"}',
-            ),
-        )
+    status, reason = await _send(
+        session,
+        five_edited,
+        (
+            "POST",
+            "/rest/conversionEvents",
+            {"Content-Type": "application/json"},
+            b'{"conversion":"urn:lla:llaPartnerConversion:1"}',
+        ),
+    )
 
     assert (status, reason) == (200, None)

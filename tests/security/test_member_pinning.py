@@ -44,7 +44,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @pytest.fixture
-async def upstream(aiohttp_server: ServerFactory) -> tuple[TestServer, list[dict[str, str]]]:
+async def upstream(
+    aiohttp_server: ServerFactory,
+) -> tuple[TestServer, list[dict[str, str]]]:
     """The sandbox, recording the headers of every API call that reaches it."""
     seen: list[dict[str, str]] = []
 
@@ -59,11 +61,16 @@ async def upstream(aiohttp_server: ServerFactory) -> tuple[TestServer, list[dict
     return await aiohttp_server(app), seen
 
 
-async def gateway(
-    aiohttp_server: ServerFactory, tmp_path: Path, sandbox: TestServer, **options: Any
+@pytest.fixture
+async def gw(
+    upstream: tuple[TestServer, list[dict[str, str]]],
+    aiohttp_server: ServerFactory,
+    tmp_path: Path,
 ) -> TestServer:
+    """The gateway in front of the recording sandbox, trusting the member header."""
+    sandbox, _ = upstream
     return await start_oauth_gateway(
-        aiohttp_server, tmp_path, str(sandbox.make_url("")), apps=TRUSTING, **options
+        aiohttp_server, tmp_path, str(sandbox.make_url("")), apps=TRUSTING
     )
 
 
@@ -72,12 +79,9 @@ def member_limits(headers: Any) -> str:
 
 
 async def test_a_token_keeps_the_member_its_first_header_named(
-    upstream: tuple[TestServer, list[dict[str, str]]],
-    aiohttp_server: ServerFactory,
-    tmp_path: Path,
+    upstream: tuple[TestServer, list[dict[str, str]]], gw: TestServer
 ) -> None:
     sandbox, seen = upstream
-    gw = await gateway(aiohttp_server, tmp_path, sandbox)
     token = sandbox_oauth(sandbox).issue("c-social", "urn:li:person:x", ("rw_organization_admin",))
     async with aiohttp.ClientSession() as session:
         status, _, headers = await call(session, gw, token, ACLS, {HEADER: "urn:li:person:first"})
@@ -101,12 +105,9 @@ async def test_a_token_keeps_the_member_its_first_header_named(
 
 
 async def test_a_header_contradicting_the_looked_up_member_is_refused(
-    upstream: tuple[TestServer, list[dict[str, str]]],
-    aiohttp_server: ServerFactory,
-    tmp_path: Path,
+    upstream: tuple[TestServer, list[dict[str, str]]], gw: TestServer
 ) -> None:
     sandbox, _ = upstream
-    gw = await gateway(aiohttp_server, tmp_path, sandbox)
     scopes = ("rw_organization_admin", "openid")
     token = sandbox_oauth(sandbox).issue("c-social", "urn:li:person:real", scopes)
     async with aiohttp.ClientSession() as session:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -22,7 +23,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import fakeredis
 import pytest
+import redis.asyncio
 
 START_TIMEOUT_SECONDS = 10.0
 STOP_TIMEOUT_SECONDS = 5.0
@@ -122,6 +125,34 @@ def start_redis_server(
         time.sleep(0.02)
     server.stop()
     raise RedisUnavailable(f"redis-server did not answer PING on {port} within {timeout} s")
+
+
+# The backends a shared-state test runs on: this process's memory, fakeredis, a real Redis.
+BACKENDS = ["memory", "fakeredis", pytest.param("redis", marks=pytest.mark.redis)]
+
+
+def backend_client(request: pytest.FixtureRequest) -> redis.asyncio.Redis:
+    """A client on the Redis-like backend ``request.param`` names: a fakeredis server of its
+    own, or the real Redis of the ``redis_url`` fixture."""
+    if request.param == "fakeredis":
+        return fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer())
+    return redis.asyncio.Redis.from_url(request.getfixturevalue("redis_url"))
+
+
+@contextlib.contextmanager
+def pausable_redis_server() -> Iterator[RedisServer]:
+    """A redis-server of the test's own, which the test may pause with SIGSTOP: resumed,
+    then stopped, at the end. Skips the test when redis-server is missing."""
+    try:
+        server = start_redis_server()
+    except RedisUnavailable as exc:
+        pytest.skip(f"needs redis-server on PATH: {exc}")
+    try:
+        yield server
+    finally:
+        if server.process.poll() is None:
+            server.process.send_signal(signal.SIGCONT)
+        server.stop()
 
 
 @contextlib.contextmanager

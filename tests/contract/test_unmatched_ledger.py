@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
-import fakeredis
 import pytest
 import redis.asyncio
 
@@ -18,23 +17,21 @@ from gateway.catalog.unmatched import (
     UnmatchedLedger,
     day_key,
 )
+from tests.redis_server import BACKENDS, backend_client
 
 # A day of our own far from today, so tests sharing one Redis never share a tally.
 DAY = 40_000 + uuid.uuid4().int % 10_000
 NOW = DAY * 86400.0 + 600
 
 
-@pytest.fixture(params=["memory", "fakeredis", pytest.param("redis", marks=pytest.mark.redis)])
+@pytest.fixture(params=BACKENDS)
 async def backend(
     request: pytest.FixtureRequest,
 ) -> AsyncIterator[tuple[UnmatchedLedger, redis.asyncio.Redis | None]]:
     if request.param == "memory":
         yield MemoryUnmatchedLedger(), None
         return
-    if request.param == "fakeredis":
-        client: redis.asyncio.Redis = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer())
-    else:
-        client = redis.asyncio.Redis.from_url(request.getfixturevalue("redis_url"))
+    client = backend_client(request)
     try:
         yield RedisUnmatchedLedger(client), client
     finally:

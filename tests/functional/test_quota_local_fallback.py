@@ -26,7 +26,7 @@ import redis.asyncio
 
 from tests.functional.gateway_harness import member_token
 from tests.functional.test_quota_exactness import HEADERS, PATH, gateway_processes, sandbox_requests
-from tests.redis_server import RedisServer, RedisUnavailable, free_port, start_redis_server
+from tests.redis_server import RedisServer, free_port, pausable_redis_server
 
 pytestmark = pytest.mark.redis
 
@@ -35,15 +35,8 @@ BOUND = 30.0
 
 @pytest.fixture
 def private_redis() -> Iterator[RedisServer]:
-    try:
-        server = start_redis_server()
-    except RedisUnavailable as exc:
-        pytest.skip(f"needs redis-server: {exc}")
-    try:
+    with pausable_redis_server() as server:
         yield server
-    finally:
-        server.process.send_signal(signal.SIGCONT)
-        server.stop()
 
 
 async def call(session: aiohttp.ClientSession, base: str) -> int:

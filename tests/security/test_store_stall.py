@@ -28,7 +28,7 @@ from gateway.quota.model import BucketSpec, Window
 from gateway.quota.redis_store import RedisStore
 from gateway.settings.loader import load_settings
 from tests.functional.gateway_harness import gateway_yaml, member_token, write_config
-from tests.redis_server import RedisServer, RedisUnavailable, start_redis_server, unique_app
+from tests.redis_server import RedisServer, pausable_redis_server, unique_app
 
 pytestmark = pytest.mark.redis
 
@@ -44,16 +44,8 @@ T = TypeVar("T")
 @pytest.fixture
 def server() -> Iterator[RedisServer]:
     """A private redis-server: this test pauses it, which a shared one must never be."""
-    try:
-        started = start_redis_server()
-    except RedisUnavailable as exc:
-        pytest.skip(f"needs redis-server on PATH: {exc}")
-    try:
+    with pausable_redis_server() as started:
         yield started
-    finally:
-        if started.process.poll() is None:
-            os.kill(started.process.pid, signal.SIGCONT)
-        started.stop()
 
 
 @pytest.fixture

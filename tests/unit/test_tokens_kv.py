@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 
-import fakeredis
 import pytest
 import redis.asyncio
 from redis.asyncio.retry import Retry
@@ -14,9 +13,7 @@ from redis.backoff import NoBackoff
 
 from gateway.errors import StoreError
 from gateway.tokens.kv import USED, MemoryKV, RedisKV, SharedKV
-from tests.redis_server import unique_app
-
-BACKENDS = ["memory", "fakeredis", pytest.param("redis", marks=pytest.mark.redis)]
+from tests.redis_server import BACKENDS, backend_client, unique_app
 
 
 @pytest.fixture(params=BACKENDS)
@@ -26,10 +23,7 @@ async def kv(request: pytest.FixtureRequest) -> AsyncIterator[tuple[SharedKV, st
     if request.param == "memory":
         yield MemoryKV(), prefix
         return
-    if request.param == "fakeredis":
-        client: redis.asyncio.Redis = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer())
-    else:
-        client = redis.asyncio.Redis.from_url(request.getfixturevalue("redis_url"))
+    client = backend_client(request)
     try:
         yield RedisKV(client), prefix
         keys = [k async for k in client.scan_iter(match=prefix + "*")]

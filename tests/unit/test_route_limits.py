@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -62,11 +63,8 @@ def test_route_buckets_join_the_app_and_member_buckets_under_the_app_hash_tag() 
 
 
 def test_route_buckets_follow_the_app_window_and_skip_what_is_not_set() -> None:
-    app = AppConfig(
-        name="acme",
-        client_id="c",
-        client_secret="s",
-        products={},
+    app = replace(
+        APP,
         quotas=QuotaOverride(None, None, Window.ROLLING_24H),
         route_limits=(RouteLimit("/rest/adAnalytics", None, 7),),
     )
@@ -222,14 +220,7 @@ def test_several_windows_on_one_route_each_get_their_buckets() -> None:
     ]
     limits, problems = read_route_limits(raw, "p", CATALOG)
     assert problems == []
-    app = AppConfig(
-        name="acme",
-        client_id="c",
-        client_secret="s",
-        products={},
-        quotas=None,
-        route_limits=limits,
-    )
+    app = replace(APP, route_limits=limits)
     match = match_route(CATALOG, "rest", ("conversionEvents",), RestliMethod.CREATE)
     buckets = route_buckets(app, "urn:li:person:m1", match)
     assert [(b.name, b.limit, b.window) for b in buckets] == [

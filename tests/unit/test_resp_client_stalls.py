@@ -86,6 +86,16 @@ def client_of(
     )
 
 
+@pytest.fixture
+async def client(fake: OrderedFake) -> AsyncIterator[RespClient]:
+    """A client of ``fake`` with the default limits, closed when the test ends."""
+    made = client_of(fake)
+    try:
+        yield made
+    finally:
+        await made.close()
+
+
 def echo(text: str) -> bytes:
     return encode_command(["ECHO", text])
 
@@ -122,58 +132,46 @@ async def test_a_stall_fails_only_the_call_whose_deadline_passed(fake: OrderedFa
 
 
 async def test_a_late_reply_is_dropped_and_never_reaches_the_next_caller(
-    fake: OrderedFake,
+    fake: OrderedFake, client: RespClient
 ) -> None:
-    client = client_of(fake)
-    try:
-        head = await outcome(client.call(stall(TIMEOUT * 1.5, "late")))
-        assert isinstance(head, TimeoutError)
-        # The connection that owes "late" takes no new call: the next one gets a fresh
-        # connection and its own reply, whenever "late" arrives.
-        replies = [await outcome(client.call(echo(f"after-{i}"))) for i in range(3)]
-        await asyncio.sleep(TIMEOUT)  # "late" is answered on the old connection by now
-        replies.append(await outcome(client.call(echo("after-3"))))
-    finally:
-        await client.close()
+    head = await outcome(client.call(stall(TIMEOUT * 1.5, "late")))
+    assert isinstance(head, TimeoutError)
+    # The connection that owes "late" takes no new call: the next one gets a fresh
+    # connection and its own reply, whenever "late" arrives.
+    replies = [await outcome(client.call(echo(f"after-{i}"))) for i in range(3)]
+    await asyncio.sleep(TIMEOUT)  # "late" is answered on the old connection by now
+    replies.append(await outcome(client.call(echo("after-3"))))
 
     assert replies == [b"after-0", b"after-1", b"after-2", b"after-3"]
     assert fake.accepted == 2
 
 
 async def test_a_retired_connection_closes_once_its_callers_are_done(
-    fake: OrderedFake,
+    fake: OrderedFake, client: RespClient
 ) -> None:
-    client = client_of(fake)
-    try:
-        head = await outcome(client.call(stall(TIMEOUT * 1.2, "late")))
-        assert isinstance(head, TimeoutError)
-        assert fake.accepted == 1
-        # Nobody waits on it any more: it closes when the late reply comes (or at once).
-        await asyncio.wait_for(fake.closing.wait(), BOUND)
-        assert fake.closed == 1
-        assert await outcome(client.call(echo("next"))) == b"next"
-    finally:
-        await client.close()
+    head = await outcome(client.call(stall(TIMEOUT * 1.2, "late")))
+    assert isinstance(head, TimeoutError)
+    assert fake.accepted == 1
+    # Nobody waits on it any more: it closes when the late reply comes (or at once).
+    await asyncio.wait_for(fake.closing.wait(), BOUND)
+    assert fake.closed == 1
+    assert await outcome(client.call(echo("next"))) == b"next"
 
     assert fake.accepted == 2
 
 
 async def test_every_call_still_fails_at_its_own_deadline_while_redis_stalls(
-    fake: OrderedFake,
+    fake: OrderedFake, client: RespClient
 ) -> None:
-    client = client_of(fake)
     loop = asyncio.get_running_loop()
-    try:
-        await client.call(echo("warm"))
-        first = asyncio.ensure_future(outcome(client.call(stall(TIMEOUT * 4, "long"))))
-        await asyncio.wait_for(fake.stalling.wait(), BOUND)
-        # Behind the stalled script, sent later: its deadline is later than the first's.
-        second_sent = loop.time()
-        second = asyncio.ensure_future(outcome(client.call(echo("behind"))))
-        outcomes = await asyncio.gather(first, second)
-        second_failed = loop.time()
-    finally:
-        await client.close()
+    await client.call(echo("warm"))
+    first = asyncio.ensure_future(outcome(client.call(stall(TIMEOUT * 4, "long"))))
+    await asyncio.wait_for(fake.stalling.wait(), BOUND)
+    # Behind the stalled script, sent later: its deadline is later than the first's.
+    second_sent = loop.time()
+    second = asyncio.ensure_future(outcome(client.call(echo("behind"))))
+    outcomes = await asyncio.gather(first, second)
+    second_failed = loop.time()
 
     assert [type(o) for o in outcomes] == [TimeoutError, TimeoutError]
     # Not failed with the first (the old client failed every queued call at its deadline)

@@ -310,7 +310,8 @@ class RespClient:
 
     @property
     def pending(self) -> int:
-        """Commands waiting for a reply on every open connection, retired ones included."""
+        """Commands waiting for a reply on every open connection, retired ones included:
+        the pool's backlog, kept for an operator's shell and the tests that fill the queue."""
         return sum(connection.pending for connection in self._open)
 
     async def call(self, command: bytes) -> Reply:

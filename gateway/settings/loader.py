@@ -140,10 +140,6 @@ def default_config_path() -> str:
     return str(resources.files("gateway") / "_data" / "gateway.yaml")
 
 
-def config_path_from_env(explicit: str | None) -> str:
-    return explicit or os.environ.get(ENV_CONFIG) or default_config_path()
-
-
 def load_settings(
     path: str | None = None,
     *,

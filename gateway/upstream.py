@@ -56,18 +56,26 @@ def end_to_end(
     headers: CIMultiDictProxy[str], drop: frozenset[str] = frozenset()
 ) -> CIMultiDict[str]:
     """``headers`` without hop-by-hop fields, those the Connection header names, and ``drop``."""
-    connection_listed = {
-        token.strip().lower()
-        for value in headers.getall("Connection", [])
-        for token in value.split(",")
-    }
+    # One set test per header on every forwarded call; a Connection header naming further
+    # fields is rare, so its parsing is paid only when one is there.
+    dropped = _DROPPED.get(drop)
+    if dropped is None:
+        dropped = _DROPPED.setdefault(drop, HOP_BY_HOP | drop)
+    if "Connection" in headers:
+        dropped = dropped | {
+            token.strip().lower()
+            for value in headers.getall("Connection")
+            for token in value.split(",")
+        }
     out: CIMultiDict[str] = CIMultiDict()
     for name, value in headers.items():
-        lower = name.lower()
-        if lower in HOP_BY_HOP or lower in connection_listed or lower in drop:
-            continue
-        out.add(name, value)
+        if name.lower() not in dropped:
+            out.add(name, value)
     return out
+
+
+# HOP_BY_HOP and each ``drop`` set, joined once per set rather than tested apart per header.
+_DROPPED: dict[frozenset[str], frozenset[str]] = {}
 
 
 def forward_headers(headers: CIMultiDictProxy[str], upstream_host: str) -> CIMultiDict[str]:

@@ -6,6 +6,7 @@ headers, plus the gateway's quota headers.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -46,12 +47,37 @@ async def chunked(request: web.Request) -> web.StreamResponse:
     return response
 
 
+# The held upstream sends half of a long framed answer, then waits for the test to let it end.
+HELD_HALF = b"y" * (WHOLE_ANSWER_BYTES // 2 + 1)
+RELEASE = web.AppKey("release", asyncio.Event)
+
+
+async def held(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    response.content_length = 2 * len(HELD_HALF)
+    await response.prepare(request)
+    await response.write(HELD_HALF)
+    await request.app[RELEASE].wait()
+    await response.write(HELD_HALF)
+    await response.write_eof()
+    return response
+
+
 @pytest.fixture
-async def gateway(aiohttp_server: ServerFactory, tmp_path: Path) -> TestServer:
+async def release() -> asyncio.Event:
+    return asyncio.Event()
+
+
+@pytest.fixture
+async def gateway(
+    aiohttp_server: ServerFactory, tmp_path: Path, release: asyncio.Event
+) -> TestServer:
     upstream = web.Application()
     upstream.router.add_get("/rest/posts/small", small)
     upstream.router.add_get("/rest/posts/large", large)
     upstream.router.add_get("/rest/posts/chunked", chunked)
+    upstream.router.add_get("/rest/posts/held", held)
+    upstream[RELEASE] = release
     backend = await aiohttp_server(upstream)
     config = write_config(tmp_path, gateway_yaml(str(backend.make_url("")).rstrip("/")))
     return await aiohttp_server(
@@ -87,3 +113,21 @@ async def test_the_caller_gets_the_upstream_answer_as_it_was(
         if path == "chunked":
             # An answer of unknown length streams on as it came: chunked, not re-framed.
             assert resp.headers.get("Transfer-Encoding") == "chunked"
+
+
+async def test_an_answer_longer_than_the_whole_bound_streams_before_the_upstream_ends(
+    gateway: TestServer, release: asyncio.Event
+) -> None:
+    # Read whole, the caller would see nothing until the upstream finished: it sees the first
+    # half while the upstream still holds the second.
+    headers = {"Authorization": f"Bearer {member_token(0)}", "LinkedIn-Version": "202505"}
+    async with aiohttp.ClientSession(auto_decompress=False) as session:
+        async with asyncio.timeout(10):
+            resp = await session.get(gateway.make_url("/rest/posts/held"), headers=headers)
+            first = await resp.content.readexactly(len(HELD_HALF))
+        assert not release.is_set()
+        release.set()
+        rest = await resp.read()
+        assert resp.status == 200
+        assert resp.headers["Content-Length"] == str(2 * len(HELD_HALF))
+        assert first + rest == HELD_HALF * 2

@@ -65,6 +65,13 @@ def oauth_gateway(
 
 
 @pytest.fixture
+async def gw(oauth_gateway: GatewayFactory) -> TestServer:
+    """The OAuth gateway in front of the sandbox, with the default config (as the test
+    module's oauth_gateway makes it, where the module narrows that fixture)."""
+    return await oauth_gateway()
+
+
+@pytest.fixture
 def start_config(aiohttp_server: ServerFactory, tmp_path: Path) -> GatewayFactory:
     """Start a gateway from a whole config text: start_config(text, clock=None), on a fake
     clock at FIXED_NOW unless one is given. Each call writes its own file, so one test can

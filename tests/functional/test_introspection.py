@@ -42,12 +42,6 @@ def oauth_gateway(oauth_gateway: GatewayFactory) -> GatewayFactory:
     return start
 
 
-@pytest.fixture
-async def gw(oauth_gateway: GatewayFactory) -> TestServer:
-    """The OAuth gateway in front of the sandbox, with the default config."""
-    return await oauth_gateway()
-
-
 async def test_an_unknown_token_is_introspected_once_then_served_from_the_cache(
     sandbox: TestServer, oauth_gateway: GatewayFactory
 ) -> None:

@@ -36,12 +36,6 @@ ServerFactory = Callable[..., Awaitable[TestServer]]
 SCOPES = "openid r_organization_social rw_organization_admin"
 
 
-@pytest.fixture
-async def gw(oauth_gateway: GatewayFactory) -> TestServer:
-    """The OAuth gateway in front of the sandbox, with the default config."""
-    return await oauth_gateway()
-
-
 async def recorded(gw: TestServer, token: str) -> Cached | None:
     identity = gw.app[RUNTIME].identity
     assert identity is not None

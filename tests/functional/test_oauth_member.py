@@ -3,8 +3,9 @@ the trusted sidecar header, and the refusals when no way works."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -22,12 +23,6 @@ from tests.functional.oauth_support import (
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 HEADER = "X-Gateway-Member"
-
-
-@pytest.fixture
-async def gw(oauth_gateway: GatewayFactory) -> TestServer:
-    """The OAuth gateway in front of the sandbox, with the default config."""
-    return await oauth_gateway()
 
 
 @pytest.mark.parametrize(
@@ -125,21 +120,27 @@ def after_introspection(oauth: SandboxOAuth, token: str, change: Callable[[Issue
     oauth.issued = issued  # type: ignore[method-assign,assignment]
 
 
+async def call_changed(
+    sandbox: TestServer, gw: TestServer, member: str, change: Callable[[Issued], None]
+) -> tuple[int, dict[str, Any], Mapping[str, str]]:
+    """One call with a fresh openid token whose record ``change`` alters after introspection."""
+    oauth = sandbox_oauth(sandbox)
+    token = oauth.issue("c-social", member, ("rw_organization_admin", "openid"))
+    after_introspection(oauth, token, change)
+    async with aiohttp.ClientSession() as session:
+        return await call(session, gw, token, ACLS)
+
+
 async def test_a_lookup_linkedin_refuses_is_member_unknown(
     sandbox: TestServer, gw: TestServer
 ) -> None:
-    oauth = sandbox_oauth(sandbox)
-    token = oauth.issue("c-social", "urn:li:person:x", ("rw_organization_admin", "openid"))
-
     def drop_openid(issued: Issued) -> None:
         issued.scopes = ("rw_organization_admin",)
 
-    after_introspection(oauth, token, drop_openid)
-    async with aiohttp.ClientSession() as session:
-        status, body, headers = await call(session, gw, token, ACLS)
+    status, body, headers = await call_changed(sandbox, gw, "urn:li:person:x", drop_openid)
     assert status == 401 and headers["X-Gateway-Reason"] == "member_unknown"
     assert "GET /v2/userinfo answered 403 without a member id" in body["message"]
-    assert oauth.calls["userinfo"] == 1
+    assert sandbox_oauth(sandbox).calls["userinfo"] == 1
 
 
 async def test_an_unreachable_upstream_makes_the_lookup_unavailable_not_unknown(
@@ -164,15 +165,10 @@ async def test_an_unreachable_upstream_makes_the_lookup_unavailable_not_unknown(
 async def test_a_lookup_that_sees_the_token_revoked_evicts_it(
     sandbox: TestServer, gw: TestServer
 ) -> None:
-    oauth = sandbox_oauth(sandbox)
-    token = oauth.issue("c-social", "urn:li:person:r", ("rw_organization_admin", "openid"))
-
     def revoke(issued: Issued) -> None:
         issued.revoked = True
 
-    after_introspection(oauth, token, revoke)
-    async with aiohttp.ClientSession() as session:
-        status, body, headers = await call(session, gw, token, ACLS)
+    status, body, headers = await call_changed(sandbox, gw, "urn:li:person:r", revoke)
     assert status == 401 and headers["X-Gateway-Reason"] == "revoked_token"
     assert body["serviceErrorCode"] == 65601
     assert metric(gw, "gateway_token_evictions_total", source="answer") == 1

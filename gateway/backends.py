@@ -35,12 +35,14 @@ class Backends:
 
     store: QuotaStore
     redis: redis.asyncio.Redis | None = None
+    # The store URL's clock_allowance, for the features that date their own scripts.
+    clock_allowance: float = 0.0
 
     @classmethod
     def of(cls, store: QuotaStore) -> Backends:
         """The backends that go with ``store`` (opened here or handed in by a test)."""
         if isinstance(store, RedisStore):
-            return cls(store, store.client)
+            return cls(store, store.client, store.clock_allowance)
         return cls(store)
 
     @classmethod
@@ -55,7 +57,9 @@ class Backends:
             self.store.fallback = LocalFallback(replicas)
 
     def ad_account_ledger(self) -> AdAccountLedger:
-        return MemoryLedger() if self.redis is None else RedisLedger(self.redis)
+        if self.redis is None:
+            return MemoryLedger()
+        return RedisLedger(self.redis, clock_allowance=self.clock_allowance)
 
     def webhook_queue(self) -> WebhookQueue:
         return MemoryWebhookQueue() if self.redis is None else RedisWebhookQueue(self.redis)

@@ -126,6 +126,11 @@ class RedisLedger:
         self._claim_test = client.register_script(CLAIM_TEST_LUA)
         self._release_test = client.register_script(RELEASE_TEST_LUA)
 
+    @property
+    def deadline_span(self) -> float | None:
+        """Seconds after it leaves that a claim may still start on Redis's clock."""
+        return self._deadline_span
+
     def _deadline(self) -> str:
         span = self._deadline_span
         return "" if span is None else repr(self._wall_clock() + span)

@@ -127,6 +127,7 @@ class RedisStore:
             configured = client.connection_pool.connection_kwargs.get("socket_timeout")
             reply_timeout = float(configured) if isinstance(configured, int | float) else None
         self._deadline_span = None if reply_timeout is None else reply_timeout + clock_allowance
+        self._clock_allowance = clock_allowance
         self._wall_clock = wall_clock
         self._scripts: dict[LuaScript, AsyncScript] = {
             script: client.register_script(script.text)
@@ -294,6 +295,12 @@ class RedisStore:
         args += [_kind(counted_window(spec)) for spec in buckets]
         reply = _as_list(await self._call("peek", keys, self._run(PEEK, keys, args)))
         return _states(buckets, reply, now)
+
+    @property
+    def clock_allowance(self) -> float:
+        """How far Redis's clock may run ahead of this host's (the store URL's
+        ``clock_allowance``): the features dating their own scripts use it too."""
+        return self._clock_allowance
 
     @property
     def client(self) -> redis.asyncio.Redis:

@@ -58,3 +58,19 @@ async def test_a_redis_store_shares_its_one_client_with_every_feature(redis_url:
         assert isinstance(backends.store.fallback, LocalFallback)
     finally:
         await backends.close()
+
+
+@pytest.mark.redis
+async def test_ad_account_claims_are_dated_with_the_store_urls_clock_allowance(
+    redis_url: str,
+) -> None:
+    joiner = "&" if "?" in redis_url else "?"
+    backends = Backends.open(f"{redis_url}{joiner}socket_timeout=0.5&clock_allowance=4")
+    try:
+        ledger = backends.ad_account_ledger()
+        assert isinstance(ledger, RedisLedger)
+        # The reply timeout plus the allowance the operator gave: a claim from a host whose
+        # clock lags Redis's by up to that long still counts.
+        assert ledger.deadline_span == pytest.approx(4.5)
+    finally:
+        await backends.close()

@@ -9,6 +9,7 @@ process. No other module asks which kind of store it was given.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis.asyncio
@@ -29,20 +30,24 @@ from gateway.usage.ledger import MemoryUsageLedger, RedisUsageLedger, UsageLedge
 from gateway.webhooks.queue import MemoryWebhookQueue, RedisWebhookQueue, WebhookQueue
 
 
+def _undated() -> str:
+    return ""
+
+
 @dataclass(frozen=True)
 class Backends:
     """The quota store, and ``redis``: its client when it is Redis, else None."""
 
     store: QuotaStore
     redis: redis.asyncio.Redis | None = None
-    # The store URL's clock_allowance, for the features that date their own scripts.
-    clock_allowance: float = 0.0
+    # How the store dates its scripts, for the features whose scripts must give up alike.
+    script_deadline: Callable[[], str] = _undated
 
     @classmethod
     def of(cls, store: QuotaStore) -> Backends:
         """The backends that go with ``store`` (opened here or handed in by a test)."""
         if isinstance(store, RedisStore):
-            return cls(store, store.client, store.clock_allowance)
+            return cls(store, store.client, store.script_deadline)
         return cls(store)
 
     @classmethod
@@ -59,7 +64,7 @@ class Backends:
     def ad_account_ledger(self) -> AdAccountLedger:
         if self.redis is None:
             return MemoryLedger()
-        return RedisLedger(self.redis, clock_allowance=self.clock_allowance)
+        return RedisLedger(self.redis, deadline=self.script_deadline)
 
     def webhook_queue(self) -> WebhookQueue:
         return MemoryWebhookQueue() if self.redis is None else RedisWebhookQueue(self.redis)

@@ -11,7 +11,6 @@ take nothing, or a refused write would hold an ad-account slot for good.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Collection
 
 import redis.asyncio
@@ -23,7 +22,6 @@ from gateway.adaccounts.ledger import EditOutcome, LedgerView
 from gateway.errors import StoreError
 from gateway.quota.redis_errors import redis_call
 from gateway.quota.redis_replies import reply_text
-from gateway.quota.redis_store import DEFAULT_CLOCK_ALLOWANCE
 
 # Both claims start with this: ARGV[1] is the deadline, epoch seconds on Redis's clock
 # ('' for none). A claim Redis starts later returns LATE and changes nothing.
@@ -93,51 +91,25 @@ def _texts(values: object) -> tuple[str, ...]:
     return sort_accounts(reply_text(v) for v in values)
 
 
-def _socket_timeout(client: object) -> object:
-    # A single-node client keeps its connection settings on its pool, a cluster client on
-    # itself.
-    pool = getattr(client, "connection_pool", None)
-    kwargs = getattr(pool if pool is not None else client, "connection_kwargs", {})
-    return kwargs.get("socket_timeout") if isinstance(kwargs, dict) else None
-
-
 class RedisLedger:
     """The ledger in Redis. It borrows ``client`` (the quota store's) and never closes it.
 
-    A claim's deadline is ``wall_clock()`` when it leaves plus the client's socket timeout
-    (how long it waits for a reply) plus ``clock_allowance``; a client without a socket
-    timeout dates no deadline.
+    ``deadline`` dates each claim: the quota store's ``script_deadline``, so claims and
+    consumes on one client give up alike; the default dates none.
     """
 
     def __init__(
-        self,
-        client: redis.asyncio.Redis,
-        *,
-        clock_allowance: float = DEFAULT_CLOCK_ALLOWANCE,
-        wall_clock: Callable[[], float] = time.time,
+        self, client: redis.asyncio.Redis, *, deadline: Callable[[], str] = lambda: ""
     ) -> None:
         self._client = client
-        waits = _socket_timeout(client)
-        self._deadline_span = (
-            float(waits) + clock_allowance if isinstance(waits, int | float) else None
-        )
-        self._wall_clock = wall_clock
+        self.deadline = deadline
         self._claim_edit = client.register_script(CLAIM_EDIT_LUA)
         self._claim_test = client.register_script(CLAIM_TEST_LUA)
         self._release_test = client.register_script(RELEASE_TEST_LUA)
 
-    @property
-    def deadline_span(self) -> float | None:
-        """Seconds after it leaves that a claim may still start on Redis's clock."""
-        return self._deadline_span
-
-    def _deadline(self) -> str:
-        span = self._deadline_span
-        return "" if span is None else repr(self._wall_clock() + span)
-
     async def _claim(self, script: AsyncScript, key: str, args: list[str | int]) -> list[object]:
         reply = await redis_call(
-            "ad-account ledger claim", script(keys=[key], args=[self._deadline(), *args])
+            "ad-account ledger claim", script(keys=[key], args=[self.deadline(), *args])
         )
         if not isinstance(reply, list) or not reply:
             raise StoreError("ad-account ledger claim: unexpected reply")

@@ -127,7 +127,6 @@ class RedisStore:
             configured = client.connection_pool.connection_kwargs.get("socket_timeout")
             reply_timeout = float(configured) if isinstance(configured, int | float) else None
         self._deadline_span = None if reply_timeout is None else reply_timeout + clock_allowance
-        self._clock_allowance = clock_allowance
         self._wall_clock = wall_clock
         self._scripts: dict[LuaScript, AsyncScript] = {
             script: client.register_script(script.text)
@@ -297,12 +296,6 @@ class RedisStore:
         return _states(buckets, reply, now)
 
     @property
-    def clock_allowance(self) -> float:
-        """How far Redis's clock may run ahead of this host's (the store URL's
-        ``clock_allowance``): the features dating their own scripts use it too."""
-        return self._clock_allowance
-
-    @property
     def client(self) -> redis.asyncio.Redis:
         """redis-py on the same Redis, for work off the request path."""
         return self._client
@@ -341,7 +334,7 @@ class RedisStore:
         resp = self._resp
         if resp is None:
             if dated:
-                args = [*args, self._deadline()]
+                args = [*args, self.script_deadline()]
             return await self._scripts[script](keys=keys, args=args)
         try:
             return await resp.call_built(lambda: script.evalsha(keys, self._dated(args, dated)))
@@ -352,9 +345,12 @@ class RedisStore:
         return await resp.call_built(lambda: script.eval(keys, self._dated(args, dated)))
 
     def _dated(self, args: list[Arg], dated: bool) -> list[Arg]:
-        return [*args, self._deadline()] if dated else args
+        return [*args, self.script_deadline()] if dated else args
 
-    def _deadline(self) -> str:
+    def script_deadline(self) -> str:
+        """The deadline a script sent now carries, as its last argument: epoch seconds on
+        Redis's clock ('' for none). Other features' scripts sharing this client (the
+        ad-account ledger's claims) are dated with it too."""
         span = self._deadline_span
         return "" if span is None else repr(self._wall_clock() + span)
 

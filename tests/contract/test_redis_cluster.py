@@ -165,7 +165,7 @@ async def test_webhook_queue(store: RedisStore) -> None:
 
 
 async def test_ad_account_ledger(store: RedisStore) -> None:
-    ledger = RedisLedger(store.client)
+    ledger = RedisLedger(store.client, deadline=store.script_deadline)
     app = unique_app("ledger")
 
     first = await ledger.claim_edit(app, ["urn:li:sponsoredAccount:1"], 1)

@@ -206,7 +206,7 @@ async def test_ad_account_claims_refused_during_a_stall_take_nothing_after_it(
     server: RedisServer, opened: RedisStore, inspector: redis.asyncio.Redis
 ) -> None:
     app = unique_app("ledger-stall")
-    ledger = RedisLedger(opened.client)
+    ledger = RedisLedger(opened.client, deadline=opened.script_deadline)
     # Two claims at once open two connections, so both stalled claims are sent at once.
     warm = await asyncio.gather(
         *(ledger.claim_edit(app, ["urn:li:sponsoredAccount:1"], 5) for _ in range(2))
@@ -234,7 +234,9 @@ async def test_an_ad_account_claim_dated_by_a_clock_behind_redis_takes_nothing(
     opened: RedisStore,
 ) -> None:
     app = unique_app("ledger-skew")
-    behind = RedisLedger(opened.client, wall_clock=lambda: time.time() - 10)
+    # This host's clock 10 s behind Redis's: every deadline it dates has passed for Redis.
+    skewed = RedisStore(opened.client, reply_timeout=0.3, wall_clock=lambda: time.time() - 10)
+    behind = RedisLedger(opened.client, deadline=skewed.script_deadline)
     with pytest.raises(StoreError, match="after its deadline; nothing was taken"):
         await asyncio.wait_for(behind.claim_edit(app, ["urn:li:sponsoredAccount:1"], 5), WAIT)
     assert (await RedisLedger(opened.client).view(app)).edited == ()

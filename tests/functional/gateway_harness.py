@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestServer
+
+# What the start_gateway fixture gives a test.
+Start = Callable[..., Awaitable[TestServer]]
 
 # 2027-01-15 08:00 UTC: the fake clocks' default start.
 FIXED_NOW = 1_800_000_000.0

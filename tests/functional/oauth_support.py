@@ -136,14 +136,12 @@ async def run_flow(
     app: str = "social",
     scope: str = "openid r_organization_social",
     state: str = "caller-state-1",
-) -> tuple[int, str]:
-    """The whole flow: authorize -> sandbox consent -> callback. Status and page."""
+) -> tuple[int, str, aiohttp.ClientResponse]:
+    """The whole flow: authorize -> sandbox consent -> callback, as callback answers it."""
     async with await authorize(session, gw, f"app={app}&scope={scope}&state={state}") as resp:
         assert resp.status == 302, await resp.text()
         location = resp.headers["Location"]
-    params = await consent(session, location)
-    status, page, _ = await callback(session, gw, params)
-    return status, page
+    return await callback(session, gw, await consent(session, location))
 
 
 async def call(

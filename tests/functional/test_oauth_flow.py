@@ -4,7 +4,6 @@ side, over real sockets: authorize, callback, refresh, and every way each can be
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 import pytest
@@ -15,24 +14,9 @@ from gateway.runtime import RUNTIME
 from gateway.settings.loader import load_settings
 from gateway.tokens.cache import Cached
 from gateway.tokens.model import token_digest
+from tests.functional import oauth_support as support
 from tests.functional.gateway_harness import FakeClock
-from tests.functional.oauth_support import (
-    ACLS,
-    REDIRECT_URI,
-    RETURN_URL,
-    GatewayFactory,
-    authorize,
-    browser,
-    call,
-    callback,
-    consent,
-    form_fields,
-    metric,
-    run_flow,
-    sandbox_oauth,
-)
 
-ServerFactory = Callable[..., Awaitable[TestServer]]
 SCOPES = "openid r_organization_social rw_organization_admin"
 
 
@@ -71,28 +55,28 @@ async def recorded(gw: TestServer, token: str) -> Cached | None:
 )
 async def test_authorize_refuses_before_sending_the_member_anywhere(
     sandbox: TestServer,
-    oauth_gateway: GatewayFactory,
+    oauth_gateway: support.GatewayFactory,
     query: str,
     reason: str,
     words: list[str],
 ) -> None:
     gw = await oauth_gateway(apps={"social-std": {"return_url": None}})
-    async with browser() as session, await authorize(session, gw, query) as resp:
+    async with support.browser() as session, await support.authorize(session, gw, query) as resp:
         body = await resp.json()
         assert resp.status == 400 and resp.headers["X-Gateway-Reason"] == reason
         assert "Location" not in resp.headers
     assert body["status"] == 400 and body["code"] == "BAD_REQUEST"
     for word in words:
         assert word in body["message"]
-    assert sandbox_oauth(sandbox).calls["authorization"] == 0
+    assert support.sandbox_oauth(sandbox).calls["authorization"] == 0
 
 
 async def test_authorize_sends_the_member_to_linkedin_with_a_state_of_its_own(
     sandbox: TestServer, gw: TestServer
 ) -> None:
     async with (
-        browser() as session,
-        await authorize(session, gw, f"app=social&scope={SCOPES}&state=mine") as resp,
+        support.browser() as session,
+        await support.authorize(session, gw, f"app=social&scope={SCOPES}&state=mine") as resp,
     ):
         assert resp.status == 302 and resp.headers["Cache-Control"] == "no-store"
         location = urlsplit(resp.headers["Location"])
@@ -101,7 +85,7 @@ async def test_authorize_sends_the_member_to_linkedin_with_a_state_of_its_own(
     )
     query = parse_qs(location.query)
     assert query["response_type"] == ["code"] and query["client_id"] == ["c-social"]
-    assert query["redirect_uri"] == [REDIRECT_URI]
+    assert query["redirect_uri"] == [support.REDIRECT_URI]
     assert query["scope"] == [SCOPES]
     assert query["state"] != ["mine"] and len(query["state"][0]) >= 32
 
@@ -109,23 +93,21 @@ async def test_authorize_sends_the_member_to_linkedin_with_a_state_of_its_own(
 async def test_the_whole_flow_records_the_token_and_delivers_it_by_form_post(
     sandbox: TestServer, gw: TestServer
 ) -> None:
-    oauth = sandbox_oauth(sandbox)
+    oauth = support.sandbox_oauth(sandbox)
     oauth.member = "urn:li:person:flowmember"
-    async with browser() as session:
-        async with await authorize(session, gw, f"app=social&scope={SCOPES}&state=s-1") as resp:
-            params = await consent(session, resp.headers["Location"])
-        status, page, resp = await callback(session, gw, params)
+    async with support.browser() as session:
+        status, page, resp = await support.run_flow(session, gw, scope=SCOPES, state="s-1")
         assert status == 200 and resp.headers["Cache-Control"] == "no-store"
-        assert "form-action " + RETURN_URL in resp.headers["Content-Security-Policy"]
-        assert f'action="{RETURN_URL}"' in page and 'method="post"' in page
-        fields = form_fields(page)
+        assert "form-action " + support.RETURN_URL in resp.headers["Content-Security-Policy"]
+        assert f'action="{support.RETURN_URL}"' in page and 'method="post"' in page
+        fields = support.form_fields(page)
         assert fields["state"] == "s-1" and fields["app"] == "social"
         assert fields["member"] == "urn:li:person:flowmember"
         assert fields["expires_in"] == str(60 * 86400)
         assert fields["refresh_token_expires_in"] == str(365 * 86400)
         assert set(fields["scope"].split()) == set(SCOPES.split())
         token = fields["access_token"]
-        status, _, headers = await call(session, gw, token, ACLS)
+        status, _, headers = await support.call(session, gw, token, support.ACLS)
     assert status == 200
     assert '"member";r=9;' in headers["RateLimit"]  # the id_token's member is charged
     # Recorded by the flow: no introspection, no member lookup.
@@ -133,75 +115,79 @@ async def test_the_whole_flow_records_the_token_and_delivers_it_by_form_post(
     found = await recorded(gw, token)
     assert found is not None and found.origin == "flow"
     assert found.info.member == "urn:li:person:flowmember" and found.info.app == "social"
-    assert metric(gw, "gateway_oauth_tokens_recorded_total", app="social", grant="code") == 1
+    assert (
+        support.metric(gw, "gateway_oauth_tokens_recorded_total", app="social", grant="code") == 1
+    )
 
 
 async def test_a_flow_without_openid_learns_the_member_later(
     sandbox: TestServer, gw: TestServer
 ) -> None:
-    oauth = sandbox_oauth(sandbox)
-    async with browser() as session:
-        status, page = await run_flow(session, gw, scope="rw_organization_admin r_basicprofile")
+    oauth = support.sandbox_oauth(sandbox)
+    async with support.browser() as session:
+        status, page, _ = await support.run_flow(
+            session, gw, scope="rw_organization_admin r_basicprofile"
+        )
         assert status == 200
-        fields = form_fields(page)
+        fields = support.form_fields(page)
         assert "member" not in fields
-        assert (await call(session, gw, fields["access_token"], ACLS))[0] == 200
+        assert (await support.call(session, gw, fields["access_token"], support.ACLS))[0] == 200
     assert oauth.calls["jwks"] == 0 and oauth.calls["me"] == 1
 
 
 async def test_a_member_who_declines_is_reported_to_the_app(
     sandbox: TestServer, gw: TestServer
 ) -> None:
-    sandbox_oauth(sandbox).consent = False
-    async with browser() as session:
-        status, page = await run_flow(session, gw, state="s-2")
-    fields = form_fields(page)
+    support.sandbox_oauth(sandbox).consent = False
+    async with support.browser() as session:
+        status, page, _ = await support.run_flow(session, gw, state="s-2")
+    fields = support.form_fields(page)
     assert status == 200 and fields["error"] == "user_cancelled_authorize"
     assert fields["state"] == "s-2" and "access_token" not in fields
-    assert sandbox_oauth(sandbox).calls["accessToken"] == 0
+    assert support.sandbox_oauth(sandbox).calls["accessToken"] == 0
 
 
 async def test_a_forged_state_is_refused_and_nothing_is_exchanged(
     sandbox: TestServer, gw: TestServer
 ) -> None:
-    async with browser() as session:
+    async with support.browser() as session:
         for params in ({"code": "c", "state": "forged-state"}, {"code": "c"}):
-            status, text, resp = await callback(session, gw, params)
+            status, text, resp = await support.callback(session, gw, params)
             assert status == 400 and resp.headers["X-Gateway-Reason"] == "state_unknown"
             assert "BAD_REQUEST" in text
-    assert sandbox_oauth(sandbox).calls["accessToken"] == 0
+    assert support.sandbox_oauth(sandbox).calls["accessToken"] == 0
 
 
 async def test_a_replayed_state_is_refused(sandbox: TestServer, gw: TestServer) -> None:
-    async with browser() as session:
-        async with await authorize(session, gw, f"app=social&scope={SCOPES}") as resp:
-            params = await consent(session, resp.headers["Location"])
-        assert (await callback(session, gw, params))[0] == 200
-        status, text, resp = await callback(session, gw, params)
+    async with support.browser() as session:
+        async with await support.authorize(session, gw, f"app=social&scope={SCOPES}") as resp:
+            params = await support.consent(session, resp.headers["Location"])
+        assert (await support.callback(session, gw, params))[0] == 200
+        status, text, resp = await support.callback(session, gw, params)
     assert status == 400 and resp.headers["X-Gateway-Reason"] == "state_replayed"
     assert "already used" in text
-    assert sandbox_oauth(sandbox).calls["accessToken"] == 1
+    assert support.sandbox_oauth(sandbox).calls["accessToken"] == 1
 
 
 async def test_an_expired_state_is_refused(
-    sandbox: TestServer, oauth_gateway: GatewayFactory
+    sandbox: TestServer, oauth_gateway: support.GatewayFactory
 ) -> None:
     clock = FakeClock(time.time())
     gw = await oauth_gateway(clock=clock, oauth={"state_seconds": 60})
-    async with browser() as session:
-        async with await authorize(session, gw, f"app=social&scope={SCOPES}") as resp:
-            params = await consent(session, resp.headers["Location"])
+    async with support.browser() as session:
+        async with await support.authorize(session, gw, f"app=social&scope={SCOPES}") as resp:
+            params = await support.consent(session, resp.headers["Location"])
         clock.now += 61
-        status, _, resp = await callback(session, gw, params)
+        status, _, resp = await support.callback(session, gw, params)
     assert status == 400 and resp.headers["X-Gateway-Reason"] == "state_unknown"
 
 
 async def test_a_code_issued_for_another_redirect_uri_is_refused(
     sandbox: TestServer, gw: TestServer
 ) -> None:
-    oauth = sandbox_oauth(sandbox)
-    async with browser() as session:
-        async with await authorize(session, gw, f"app=social&scope={SCOPES}") as resp:
+    oauth = support.sandbox_oauth(sandbox)
+    async with support.browser() as session:
+        async with await support.authorize(session, gw, f"app=social&scope={SCOPES}") as resp:
             url = urlsplit(resp.headers["Location"])
         # Someone swaps the redirect_uri on the way to LinkedIn.
         query = dict(parse_qsl(url.query))
@@ -210,7 +196,7 @@ async def test_a_code_issued_for_another_redirect_uri_is_refused(
         async with session.get(tampered, allow_redirects=False) as resp:
             back = urlsplit(resp.headers["Location"])
         assert back.netloc == "evil.example"
-        status, text, resp = await callback(session, gw, dict(parse_qsl(back.query)))
+        status, text, resp = await support.callback(session, gw, dict(parse_qsl(back.query)))
     assert status == 400 and resp.headers["X-Gateway-Reason"] == "redirect_uri_mismatch"
     assert "redirect" in text
     assert oauth.tokens == {}  # nothing issued, nothing recorded
@@ -219,9 +205,9 @@ async def test_a_code_issued_for_another_redirect_uri_is_refused(
 async def test_linkedin_refusing_an_unregistered_redirect_uri_never_reaches_the_gateway(
     sandbox: TestServer, gw: TestServer
 ) -> None:
-    sandbox_oauth(sandbox).redirect_uris["c-social"] = ["https://registered.example/cb"]
-    async with browser() as session:
-        async with await authorize(session, gw, f"app=social&scope={SCOPES}") as resp:
+    support.sandbox_oauth(sandbox).redirect_uris["c-social"] = ["https://registered.example/cb"]
+    async with support.browser() as session:
+        async with await support.authorize(session, gw, f"app=social&scope={SCOPES}") as resp:
             location = resp.headers["Location"]
         async with session.get(location, allow_redirects=False) as resp:
             assert resp.status == 400
@@ -238,15 +224,13 @@ async def test_linkedin_refusing_an_unregistered_redirect_uri_never_reaches_the_
     ],
 )
 async def test_a_bad_id_token_is_refused_and_nothing_is_recorded(
-    sandbox: TestServer, oauth_gateway: GatewayFactory, fault: str, reason: str
+    sandbox: TestServer, oauth_gateway: support.GatewayFactory, fault: str, reason: str
 ) -> None:
     gw = await oauth_gateway()
-    oauth = sandbox_oauth(sandbox)
+    oauth = support.sandbox_oauth(sandbox)
     oauth.id_token_fault = fault
-    async with browser() as session:
-        async with await authorize(session, gw, f"app=social&scope={SCOPES}&state=s") as resp:
-            params = await consent(session, resp.headers["Location"])
-        status, text, resp = await callback(session, gw, params)
+    async with support.browser() as session:
+        status, text, resp = await support.run_flow(session, gw, scope=SCOPES, state="s")
     assert status == 400 and resp.headers["X-Gateway-Reason"] == reason
     assert "access_token" not in text and '"code":"BAD_REQUEST"' in text
     assert len(oauth.tokens) == 1  # LinkedIn issued one; the gateway recorded none
@@ -257,29 +241,29 @@ async def test_a_bad_id_token_is_refused_and_nothing_is_recorded(
 
 
 async def test_the_token_endpoint_down_is_503_and_records_nothing(
-    sandbox: TestServer, oauth_gateway: GatewayFactory
+    sandbox: TestServer, oauth_gateway: support.GatewayFactory
 ) -> None:
     dead = "http://127.0.0.1:9/oauth/v2"
     gw = await oauth_gateway(oauth={"base": dead, "timeout": 0.5})
-    async with browser() as session:
-        async with await authorize(session, gw, f"app=social&scope={SCOPES}") as resp:
+    async with support.browser() as session:
+        async with await support.authorize(session, gw, f"app=social&scope={SCOPES}") as resp:
             assert resp.headers["Location"].startswith(dead + "/authorization?")
             state = parse_qs(urlsplit(resp.headers["Location"]).query)["state"][0]
-        status, _, resp = await callback(session, gw, {"code": "x", "state": state})
+        status, _, resp = await support.callback(session, gw, {"code": "x", "state": state})
     assert status == 503 and resp.headers["X-Gateway-Reason"] == "oauth_unavailable"
 
 
 async def test_refresh_gives_a_new_recorded_token_without_extending_the_refresh_token(
     sandbox: TestServer, gw: TestServer
 ) -> None:
-    oauth = sandbox_oauth(sandbox)
+    oauth = support.sandbox_oauth(sandbox)
     oauth.member = "urn:li:person:refresher"
     sandbox_now = time.time()
     oauth.clock = lambda: sandbox_now
-    async with browser() as session:
-        status, page = await run_flow(session, gw, scope=SCOPES)
+    async with support.browser() as session:
+        status, page, _ = await support.run_flow(session, gw, scope=SCOPES)
         assert status == 200
-        first = form_fields(page)
+        first = support.form_fields(page)
         sandbox_now += 10 * 86400  # ten days later
         form = {"app": "social", "refresh_token": first["refresh_token"]}
         async with session.post(gw.make_url("/oauth/refresh"), data=form) as resp:
@@ -289,11 +273,14 @@ async def test_refresh_gives_a_new_recorded_token_without_extending_the_refresh_
         assert answer["expires_in"] == 60 * 86400
         assert answer["refresh_token_expires_in"] == 355 * 86400
         assert answer["member"] == "urn:li:person:refresher"
-        assert (await call(session, gw, answer["access_token"], ACLS))[0] == 200
+        assert (await support.call(session, gw, answer["access_token"], support.ACLS))[0] == 200
     assert oauth.calls["introspectToken"] == 0  # the refreshed token was recorded
     found = await recorded(gw, answer["access_token"])
     assert found is not None and found.info.member == "urn:li:person:refresher"
-    assert metric(gw, "gateway_oauth_tokens_recorded_total", app="social", grant="refresh") == 1
+    assert (
+        support.metric(gw, "gateway_oauth_tokens_recorded_total", app="social", grant="refresh")
+        == 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -306,36 +293,40 @@ async def test_refresh_gives_a_new_recorded_token_without_extending_the_refresh_
 )
 async def test_refresh_refusals(
     sandbox: TestServer,
-    oauth_gateway: GatewayFactory,
+    oauth_gateway: support.GatewayFactory,
     form: dict[str, str],
     status: int,
     reason: str,
 ) -> None:
     gw = await oauth_gateway()
     async with (
-        browser() as session,
+        support.browser() as session,
         session.post(gw.make_url("/oauth/refresh"), data=form) as resp,
     ):
         assert resp.status == status and resp.headers["X-Gateway-Reason"] == reason
         assert (await resp.json())["status"] == status
 
 
-async def test_the_shipped_demo_runs_the_whole_flow_offline(aiohttp_server: ServerFactory) -> None:
+async def test_the_shipped_demo_runs_the_whole_flow_offline(
+    aiohttp_server: support.ServerFactory,
+) -> None:
     # `linkedin-gateway serve` on its defaults: upstream sandbox, OAuth base left unset.
     settings = load_settings(None, environ={})
     assert settings.upstream == "sandbox" and settings.oauth.base is None
     gw = await aiohttp_server(build_gateway_app(settings))
     sandbox_base = gw.app[UPSTREAM_BASE]
     scope = "openid%20r_organization_social%20rw_organization_admin"
-    async with browser() as session:
-        async with await authorize(session, gw, f"app=acme-social&scope={scope}&state=d") as resp:
+    async with support.browser() as session:
+        async with await support.authorize(
+            session, gw, f"app=acme-social&scope={scope}&state=d"
+        ) as resp:
             location = resp.headers["Location"]
         assert location.startswith(f"{sandbox_base}/oauth/v2/authorization?")
         async with session.get(location, allow_redirects=False) as resp:
             back = urlsplit(resp.headers["Location"])
         app = settings.apps["acme-social"]
         assert f"{back.scheme}://{back.netloc}{back.path}" == app.redirect_uri
-        status, page, _ = await callback(session, gw, dict(parse_qsl(back.query)))
-        fields = form_fields(page)
+        status, page, _ = await support.callback(session, gw, dict(parse_qsl(back.query)))
+        fields = support.form_fields(page)
         assert status == 200 and fields["state"] == "d"
-        assert (await call(session, gw, fields["access_token"], ACLS))[0] == 200
+        assert (await support.call(session, gw, fields["access_token"], support.ACLS))[0] == 200

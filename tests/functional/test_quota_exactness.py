@@ -10,37 +10,32 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from tests.functional.gateway_harness import (
-    MEMBERS,
-    FakeClock,
-    gateway_yaml,
-    member_token,
-    write_config,
-)
+from tests.functional import gateway_harness as harness
 from tests.serve_process import free_port, wait_listening
 
-Start = Callable[..., Awaitable[TestServer]]
 PATH = "/rest/organizationAcls?q=roleAssignee"
 HEADERS = {"LinkedIn-Version": "202505"}
 
 
 async def burst(urls: list[str]) -> list[tuple[int, int]]:
     """20 members x 10 calls, all at once, spread over the given gateways: (member, status)."""
-    calls = [(m, urls[(m * 10 + k) % len(urls)]) for m in range(len(MEMBERS)) for k in range(10)]
+    calls = [
+        (m, urls[(m * 10 + k) % len(urls)]) for m in range(len(harness.MEMBERS)) for k in range(10)
+    ]
     start = asyncio.Event()
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def one(member: int, base: str) -> tuple[int, int]:
             await start.wait()
-            headers = {"Authorization": f"Bearer {member_token(member)}", **HEADERS}
+            headers = {"Authorization": f"Bearer {harness.member_token(member)}", **HEADERS}
             async with session.get(base + PATH, headers=headers) as resp:
                 await resp.read()
                 return member, resp.status
@@ -64,7 +59,7 @@ async def sandbox_requests(base: str) -> int:
 
 
 async def test_burst_on_memory_store_admits_exactly_100(
-    sandbox: TestServer, start_gateway: Start
+    sandbox: TestServer, start_gateway: harness.Start
 ) -> None:
     gw = await start_gateway(str(sandbox.make_url("")))
     check_exact(await burst([str(gw.make_url("")).rstrip("/")]))
@@ -72,7 +67,7 @@ async def test_burst_on_memory_store_admits_exactly_100(
 
 
 async def test_burst_on_real_redis_admits_exactly_100(
-    sandbox: TestServer, start_gateway: Start, redis_url: str
+    sandbox: TestServer, start_gateway: harness.Start, redis_url: str
 ) -> None:
     gw = await start_gateway(
         str(sandbox.make_url("")), store=redis_url, suffix=uuid.uuid4().hex[:8]
@@ -105,9 +100,9 @@ def gateway_processes(
         procs.append(sandbox)
         wait_listening(sandbox_port, sandbox)
         upstream = f"http://127.0.0.1:{sandbox_port}"
-        config = write_config(
+        config = harness.write_config(
             tmp_path,
-            gateway_yaml(
+            harness.gateway_yaml(
                 upstream,
                 store=store,
                 suffix=uuid.uuid4().hex[:8],
@@ -157,12 +152,12 @@ async def test_burst_through_three_gateway_processes_sharing_redis(
 
 
 async def test_utc_midnight_boundary_with_injected_clock(
-    sandbox: TestServer, start_gateway: Start
+    sandbox: TestServer, start_gateway: harness.Start
 ) -> None:
     midnight = 20_600 * 86400.0
-    clock = FakeClock(midnight - 1)  # 23:59:59 UTC
+    clock = harness.FakeClock(midnight - 1)  # 23:59:59 UTC
     gw = await start_gateway(str(sandbox.make_url("")), clock=clock)
-    headers = {"Authorization": f"Bearer {member_token(0)}", **HEADERS}
+    headers = {"Authorization": f"Bearer {harness.member_token(0)}", **HEADERS}
     async with aiohttp.ClientSession() as session:
         for _ in range(10):
             async with session.get(gw.make_url(PATH), headers=headers) as resp:
@@ -178,14 +173,14 @@ async def test_utc_midnight_boundary_with_injected_clock(
 
 
 async def test_rolling_window_frees_each_call_24h_after_it(
-    sandbox: TestServer, start_gateway: Start
+    sandbox: TestServer, start_gateway: harness.Start
 ) -> None:
     t0 = 20_600 * 86400.0 + 3600
-    clock = FakeClock(t0)
+    clock = harness.FakeClock(t0)
     gw = await start_gateway(
         str(sandbox.make_url("")), clock=clock, social_quotas="{window: rolling-24h}"
     )
-    headers = {"Authorization": f"Bearer {member_token(0)}", **HEADERS}
+    headers = {"Authorization": f"Bearer {harness.member_token(0)}", **HEADERS}
     async with aiohttp.ClientSession() as session:
         for i in range(10):
             clock.now = t0 + i
@@ -203,12 +198,12 @@ async def test_rolling_window_frees_each_call_24h_after_it(
 
 
 async def test_redis_store_is_shared_between_gateways_in_one_process(
-    sandbox: TestServer, start_gateway: Start, redis_url: str
+    sandbox: TestServer, start_gateway: harness.Start, redis_url: str
 ) -> None:
     suffix = uuid.uuid4().hex[:8]
     first = await start_gateway(str(sandbox.make_url("")), store=redis_url, suffix=suffix)
     second = await start_gateway(str(sandbox.make_url("")), store=redis_url, suffix=suffix)
-    headers = {"Authorization": f"Bearer {member_token(3)}", **HEADERS}
+    headers = {"Authorization": f"Bearer {harness.member_token(3)}", **HEADERS}
     async with aiohttp.ClientSession() as session:
         for i in range(10):
             target = first if i % 2 else second

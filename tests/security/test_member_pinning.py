@@ -22,18 +22,10 @@ from aiohttp.test_utils import TestServer
 from gateway.app import build_gateway_app
 from gateway.sandbox.app import make_sandbox_app
 from gateway.settings.loader import load_settings
+from tests.functional import oauth_support as support
 from tests.functional.gateway_harness import write_config
-from tests.functional.oauth_support import (
-    ACLS,
-    call,
-    metric,
-    oauth_yaml,
-    sandbox_oauth,
-    start_oauth_gateway,
-)
 from tests.redis_server import PATIENT, redis_url, unique_app, with_query
 
-ServerFactory = Callable[..., Awaitable[TestServer]]
 HEADER = "X-Gateway-Member"
 SECRET_HEADER = "X-Gateway-Member-Secret"
 SECRET = "sidecar-4f0b9c2e7d1a"
@@ -45,7 +37,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @pytest.fixture
 async def upstream(
-    aiohttp_server: ServerFactory,
+    aiohttp_server: support.ServerFactory,
 ) -> tuple[TestServer, list[dict[str, str]]]:
     """The sandbox, recording the headers of every API call that reaches it."""
     seen: list[dict[str, str]] = []
@@ -64,12 +56,12 @@ async def upstream(
 @pytest.fixture
 async def gw(
     upstream: tuple[TestServer, list[dict[str, str]]],
-    aiohttp_server: ServerFactory,
+    aiohttp_server: support.ServerFactory,
     tmp_path: Path,
 ) -> TestServer:
     """The gateway in front of the recording sandbox, trusting the member header."""
     sandbox, _ = upstream
-    return await start_oauth_gateway(
+    return await support.start_oauth_gateway(
         aiohttp_server, tmp_path, str(sandbox.make_url("")), apps=TRUSTING
     )
 
@@ -82,14 +74,20 @@ async def test_a_token_keeps_the_member_its_first_header_named(
     upstream: tuple[TestServer, list[dict[str, str]]], gw: TestServer
 ) -> None:
     sandbox, seen = upstream
-    token = sandbox_oauth(sandbox).issue("c-social", "urn:li:person:x", ("rw_organization_admin",))
+    token = support.sandbox_oauth(sandbox).issue(
+        "c-social", "urn:li:person:x", ("rw_organization_admin",)
+    )
     async with aiohttp.ClientSession() as session:
-        status, _, headers = await call(session, gw, token, ACLS, {HEADER: "urn:li:person:first"})
+        status, _, headers = await support.call(
+            session, gw, token, support.ACLS, {HEADER: "urn:li:person:first"}
+        )
         assert status == 200 and '"member";r=9;' in member_limits(headers)
 
         # Each call names a new member: before pinning, each got a fresh member budget.
         answers = [
-            await call(session, gw, token, ACLS, {HEADER: f"urn:li:person:other{i}"})
+            await support.call(
+                session, gw, token, support.ACLS, {HEADER: f"urn:li:person:other{i}"}
+            )
             for i in range(12)
         ]
         for status, body, headers in answers:
@@ -97,7 +95,9 @@ async def test_a_token_keeps_the_member_its_first_header_named(
             assert headers["X-Gateway-Reason"] == "member_mismatch"
             assert body["code"] == "ACCESS_DENIED" and body["status"] == 403
 
-        status, _, headers = await call(session, gw, token, ACLS, {HEADER: "urn:li:person:first"})
+        status, _, headers = await support.call(
+            session, gw, token, support.ACLS, {HEADER: "urn:li:person:first"}
+        )
     assert status == 200 and '"member";r=8;' in member_limits(headers)
     assert '"app";r=98;' in member_limits(headers)
     assert len(seen) == 2
@@ -109,13 +109,15 @@ async def test_a_header_contradicting_the_looked_up_member_is_refused(
 ) -> None:
     sandbox, _ = upstream
     scopes = ("rw_organization_admin", "openid")
-    token = sandbox_oauth(sandbox).issue("c-social", "urn:li:person:real", scopes)
+    token = support.sandbox_oauth(sandbox).issue("c-social", "urn:li:person:real", scopes)
     async with aiohttp.ClientSession() as session:
-        status, body, headers = await call(
-            session, gw, token, ACLS, {HEADER: "urn:li:person:someone-else"}
+        status, body, headers = await support.call(
+            session, gw, token, support.ACLS, {HEADER: "urn:li:person:someone-else"}
         )
         assert status == 403 and headers["X-Gateway-Reason"] == "member_mismatch", body
-        status, _, _ = await call(session, gw, token, ACLS, {HEADER: "urn:li:person:real"})
+        status, _, _ = await support.call(
+            session, gw, token, support.ACLS, {HEADER: "urn:li:person:real"}
+        )
         assert status == 200
 
 
@@ -134,22 +136,24 @@ async def test_a_header_contradicting_the_looked_up_member_is_refused(
 )
 async def test_the_header_is_believed_only_from_trusted_sources(
     upstream: tuple[TestServer, list[dict[str, str]]],
-    aiohttp_server: ServerFactory,
+    aiohttp_server: support.ServerFactory,
     tmp_path: Path,
     member_header: dict[str, Any],
     sent: dict[str, str],
     admitted: bool,
 ) -> None:
     sandbox, seen = upstream
-    config = yaml.safe_load(oauth_yaml(str(sandbox.make_url("")), apps=TRUSTING))
+    config = yaml.safe_load(support.oauth_yaml(str(sandbox.make_url("")), apps=TRUSTING))
     config["member_header"] = member_header
     path = write_config(tmp_path, yaml.safe_dump(config, sort_keys=False))
     settings = load_settings(path, environ={"MEMBER_SECRET": SECRET})
     gw = await aiohttp_server(build_gateway_app(settings))
-    token = sandbox_oauth(sandbox).issue("c-social", "urn:li:person:x", ("rw_organization_admin",))
+    token = support.sandbox_oauth(sandbox).issue(
+        "c-social", "urn:li:person:x", ("rw_organization_admin",)
+    )
     async with aiohttp.ClientSession() as session:
-        status, body, headers = await call(
-            session, gw, token, ACLS, {HEADER: "urn:li:person:sidecar", **sent}
+        status, body, headers = await support.call(
+            session, gw, token, support.ACLS, {HEADER: "urn:li:person:sidecar", **sent}
         )
     if admitted:
         assert status == 200, body
@@ -160,7 +164,7 @@ async def test_the_header_is_believed_only_from_trusted_sources(
         assert headers["X-Gateway-Reason"] == "member_header_untrusted"
         assert SECRET not in body["message"]
         assert seen == []
-        assert metric(gw, "gateway_quota_consumed_total", app="social") == 0
+        assert support.metric(gw, "gateway_quota_consumed_total", app="social") == 0
 
 
 @pytest.fixture
@@ -172,7 +176,7 @@ def shared_redis() -> Iterator[str]:
 @pytest.mark.redis
 async def test_two_replicas_racing_with_different_headers_pin_one_member(
     upstream: tuple[TestServer, list[dict[str, str]]],
-    aiohttp_server: ServerFactory,
+    aiohttp_server: support.ServerFactory,
     tmp_path: Path,
     shared_redis: str,
 ) -> None:
@@ -180,7 +184,7 @@ async def test_two_replicas_racing_with_different_headers_pin_one_member(
     suffix = "-" + unique_app("pin")
     store = with_query(shared_redis, PATIENT)
     replicas = [
-        await start_oauth_gateway(
+        await support.start_oauth_gateway(
             aiohttp_server,
             tmp_path,
             str(sandbox.make_url("")),
@@ -191,7 +195,7 @@ async def test_two_replicas_racing_with_different_headers_pin_one_member(
         )
         for i in range(2)
     ]
-    token = sandbox_oauth(sandbox).issue(
+    token = support.sandbox_oauth(sandbox).issue(
         f"c-social{suffix}", "urn:li:person:x", ("rw_organization_admin",)
     )
     start = asyncio.Event()
@@ -200,7 +204,9 @@ async def test_two_replicas_racing_with_different_headers_pin_one_member(
         async def one(i: int) -> tuple[str, int]:
             await start.wait()
             member = f"urn:li:person:{'ab'[i % 2]}"
-            status, _, _ = await call(session, replicas[i % 2], token, ACLS, {HEADER: member})
+            status, _, _ = await support.call(
+                session, replicas[i % 2], token, support.ACLS, {HEADER: member}
+            )
             return member, status
 
         tasks = [asyncio.create_task(one(i)) for i in range(8)]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Awaitable, Callable
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -22,31 +21,24 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from tests.functional.oauth_support import (
-    REDIRECT_URI,
-    authorize,
-    browser,
-    callback,
-    consent,
-    form_fields,
-    run_flow,
-    sandbox_oauth,
-    start_oauth_gateway,
-)
+from tests.functional import oauth_support as support
 
-ServerFactory = Callable[..., Awaitable[TestServer]]
 SCOPES = "openid r_organization_social rw_organization_admin"
 VERIFIER = "verifier-" + "v" * 50
 
 
 async def start(
-    aiohttp_server: ServerFactory, tmp_path: Path, sandbox: TestServer, **options: Any
+    aiohttp_server: support.ServerFactory, tmp_path: Path, sandbox: TestServer, **options: Any
 ) -> TestServer:
-    return await start_oauth_gateway(aiohttp_server, tmp_path, str(sandbox.make_url("")), **options)
+    return await support.start_oauth_gateway(
+        aiohttp_server, tmp_path, str(sandbox.make_url("")), **options
+    )
 
 
 @pytest.fixture
-async def gw(aiohttp_server: ServerFactory, tmp_path: Path, sandbox: TestServer) -> TestServer:
+async def gw(
+    aiohttp_server: support.ServerFactory, tmp_path: Path, sandbox: TestServer
+) -> TestServer:
     """The OAuth gateway in front of the sandbox, with the default config."""
     return await start(aiohttp_server, tmp_path, sandbox)
 
@@ -56,31 +48,31 @@ async def attacker_callback(
 ) -> tuple[dict[str, str], SimpleCookie, str]:
     """The attacker's half: authorize and consent in their own browser, keep the callback
     parameters (code and state), the cookie their browser got, and the authorize redirect."""
-    async with browser() as attacker:
-        async with await authorize(attacker, gw, query) as resp:
+    async with support.browser() as attacker:
+        async with await support.authorize(attacker, gw, query) as resp:
             assert resp.status == 302, await resp.text()
             location = resp.headers["Location"]
             cookies = SimpleCookie()
             for header in resp.headers.getall("Set-Cookie", []):
                 cookies.load(header)
-        params = await consent(attacker, location)
+        params = await support.consent(attacker, location)
     return params, cookies, location
 
 
 async def test_a_callback_url_opened_in_another_browser_delivers_nothing(
     sandbox: TestServer, gw: TestServer
 ) -> None:
-    oauth = sandbox_oauth(sandbox)
+    oauth = support.sandbox_oauth(sandbox)
     params, _, _ = await attacker_callback(gw)
-    async with browser() as victim:
-        status, page, resp = await callback(victim, gw, params)
-    assert "access_token" not in form_fields(page)
+    async with support.browser() as victim:
+        status, page, resp = await support.callback(victim, gw, params)
+    assert "access_token" not in support.form_fields(page)
     assert (status, resp.headers["X-Gateway-Reason"]) == (400, "state_not_bound")
     assert oauth.calls["accessToken"] == 0  # the attacker's code was never exchanged
 
 
 async def test_a_cookie_under_another_name_or_with_another_secret_is_refused(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, aiohttp_server: support.ServerFactory, tmp_path: Path
 ) -> None:
     """The attacker knows their own secret: planted in the victim's browser under the
     prefix-less name (a sibling subdomain can set that one, never a __Host- one), or under
@@ -98,9 +90,9 @@ async def test_a_cookie_under_another_name_or_with_another_secret_is_refused(
         [(name, morsel)] = cookies.items()
         assert name.startswith("__Host-lgw_oauth_")
         planted = plant(name, morsel.value)
-        async with browser() as victim:
+        async with support.browser() as victim:
             status, page, resp = await _callback_with(victim, gw, params, planted)
-        assert "access_token" not in form_fields(page)
+        assert "access_token" not in support.form_fields(page)
         assert (status, resp.headers["X-Gateway-Reason"]) == (400, "state_not_bound")
 
 
@@ -120,9 +112,9 @@ async def _callback_with(
 async def test_the_browser_that_started_the_flow_gets_its_tokens_and_the_cookie_cleared(
     gw: TestServer,
 ) -> None:
-    async with browser() as member:
-        status, page = await run_flow(member, gw, scope=SCOPES)
-        assert status == 200 and form_fields(page)["access_token"].startswith("AQ")
+    async with support.browser() as member:
+        status, page, _ = await support.run_flow(member, gw, scope=SCOPES)
+        assert status == 200 and support.form_fields(page)["access_token"].startswith("AQ")
         assert not [c for c in member.cookie_jar if c.key.startswith("__Host-lgw_oauth_")]
 
 
@@ -136,12 +128,15 @@ async def test_the_binding_cookie_is_host_only_secure_httponly_lax(gw: TestServe
 
 
 async def test_on_a_plain_http_redirect_uri_the_cookie_drops_the_prefix_and_secure(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, aiohttp_server: support.ServerFactory, tmp_path: Path
 ) -> None:
     """The loopback demo: browsers refuse __Host- and Secure cookies on plain http."""
     plain = "http://127.0.0.1:8080/oauth/callback"
     gw = await start(aiohttp_server, tmp_path, sandbox, apps={"social": {"redirect_uri": plain}})
-    async with browser() as member, await authorize(member, gw, f"app=social&scope={SCOPES}") as r:
+    async with (
+        support.browser() as member,
+        await support.authorize(member, gw, f"app=social&scope={SCOPES}") as r,
+    ):
         cookies = SimpleCookie()
         for header in r.headers.getall("Set-Cookie", []):
             cookies.load(header)
@@ -151,7 +146,7 @@ async def test_on_a_plain_http_redirect_uri_the_cookie_drops_the_prefix_and_secu
 
 
 async def test_the_code_exchange_is_pkce_bound(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path
+    sandbox: TestServer, aiohttp_server: support.ServerFactory, tmp_path: Path
 ) -> None:
     """The authorize redirect carries an S256 challenge; a code taken from the callback
     URL, redeemed at LinkedIn without the verifier only the gateway holds, is refused."""
@@ -163,7 +158,7 @@ async def test_the_code_exchange_is_pkce_bound(
     form = {
         "grant_type": "authorization_code",
         "code": params["code"],
-        "redirect_uri": REDIRECT_URI,
+        "redirect_uri": support.REDIRECT_URI,
         "client_id": "c-social",
         "client_secret": "s-social",
     }
@@ -173,7 +168,7 @@ async def test_the_code_exchange_is_pkce_bound(
     ):
         assert resp.status == 400
         assert "code verifier" in (await resp.json())["error_description"]
-    assert sandbox_oauth(sandbox).calls["pkce_refused"] == 1
+    assert support.sandbox_oauth(sandbox).calls["pkce_refused"] == 1
 
 
 async def test_the_sandbox_refuses_a_wrong_verifier_and_plain_challenges(
@@ -185,7 +180,7 @@ async def test_the_sandbox_refuses_a_wrong_verifier_and_plain_challenges(
     query = {
         "response_type": "code",
         "client_id": "c-pkce",
-        "redirect_uri": REDIRECT_URI,
+        "redirect_uri": support.REDIRECT_URI,
         "scope": "r_basicprofile",
         "code_challenge": base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest())
         .rstrip(b"=")
@@ -198,7 +193,7 @@ async def test_the_sandbox_refuses_a_wrong_verifier_and_plain_challenges(
         exchange = {
             "grant_type": "authorization_code",
             "code": code,
-            "redirect_uri": REDIRECT_URI,
+            "redirect_uri": support.REDIRECT_URI,
             "client_id": "c-pkce",
         }
         token_url = sandbox.make_url("/oauth/v2/accessToken")
@@ -223,14 +218,18 @@ async def test_the_sandbox_refuses_a_wrong_verifier_and_plain_challenges(
     ],
 )
 async def test_id_tokens_not_valid_yet_or_for_another_party_are_refused(
-    sandbox: TestServer, aiohttp_server: ServerFactory, tmp_path: Path, fault: str, reason: str
+    sandbox: TestServer,
+    aiohttp_server: support.ServerFactory,
+    tmp_path: Path,
+    fault: str,
+    reason: str,
 ) -> None:
     gw = await start(aiohttp_server, tmp_path, sandbox)
-    sandbox_oauth(sandbox).id_token_fault = fault
-    async with browser() as member:
-        async with await authorize(member, gw, f"app=social&scope={SCOPES}") as resp:
+    support.sandbox_oauth(sandbox).id_token_fault = fault
+    async with support.browser() as member:
+        async with await support.authorize(member, gw, f"app=social&scope={SCOPES}") as resp:
             location = resp.headers["Location"]
-        params = await consent(member, location)
-        status, page, resp = await callback(member, gw, params)
-    assert "access_token" not in form_fields(page)
+        params = await support.consent(member, location)
+        status, page, resp = await support.callback(member, gw, params)
+    assert "access_token" not in support.form_fields(page)
     assert (status, resp.headers["X-Gateway-Reason"]) == (400, reason)

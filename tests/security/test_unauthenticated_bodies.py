@@ -177,7 +177,7 @@ async def test_a_flood_of_states_evicts_no_recorded_token(
         clock=clock,
     )
     async with browser() as member:
-        status, page = await run_flow(member, gw, scope=SCOPES)
+        status, page, _ = await run_flow(member, gw, scope=SCOPES)
         assert status == 200
         token = form_fields(page)["access_token"]
         assert (await call(member, gw, token, ACLS))[0] == 200

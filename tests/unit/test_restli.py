@@ -24,8 +24,8 @@ def multipart(boundary: str, query: str, entity: str | None = None) -> bytes:
     return (body + f"--{boundary}--").encode()
 
 
-def override(method: str, content_type: str = FORM) -> CIMultiDict[str]:
-    return hdrs(("X-HTTP-Method-Override", method), ("Content-Type", content_type))
+def override(method: str, content_type: str = FORM, *more: tuple[str, str]) -> CIMultiDict[str]:
+    return hdrs(("X-HTTP-Method-Override", method), ("Content-Type", content_type), *more)
 
 
 # --- Inference without X-RestLi-Method ------------------------------------------------------
@@ -297,11 +297,7 @@ def test_form_body_decodes_plus_as_space() -> None:
         (
             "POST",
             "/rest/adAccounts",
-            hdrs(
-                ("X-HTTP-Method-Override", "GET"),
-                ("X-HTTP-Method-Override", "DELETE"),
-                ("Content-Type", FORM),
-            ),
+            override("GET", FORM, ("X-HTTP-Method-Override", "DELETE")),
             b"",
         ),
         # Missing bodies.
@@ -327,11 +323,7 @@ def test_form_body_decodes_plus_as_space() -> None:
         (
             "POST",
             "/rest/adAccounts",
-            hdrs(
-                ("X-HTTP-Method-Override", "GET"),
-                ("Content-Type", FORM),
-                ("Content-Type", "application/json"),
-            ),
+            override("GET", FORM, ("Content-Type", "application/json")),
             b"q=a",
         ),
         # A decision parameter in both the URL and the tunneled query, differently.
@@ -339,16 +331,7 @@ def test_form_body_decodes_plus_as_space() -> None:
         ("POST", "/rest/adAccounts?ids=List(1)", override("GET"), b"ids=List(2)"),
         ("POST", "/rest/adAccounts?ids=1", override("GET"), b"ids[0]=2"),
         # The tunneled X-RestLi-Method must agree with the override.
-        (
-            "POST",
-            "/rest/adAccounts",
-            hdrs(
-                ("X-HTTP-Method-Override", "GET"),
-                ("Content-Type", FORM),
-                ("X-RestLi-Method", "CREATE"),
-            ),
-            b"",
-        ),
+        ("POST", "/rest/adAccounts", override("GET", FORM, ("X-RestLi-Method", "CREATE")), b""),
     ],
 )
 def test_bad_tunnels_are_refused(

@@ -15,6 +15,7 @@ import redis.asyncio
 from aiohttp.test_utils import TestServer
 
 from gateway.runtime import RUNTIME
+from gateway.sandbox.oauth import SandboxOAuth
 from gateway.sandbox.state import SANDBOX_STATE
 from gateway.tokens.model import token_digest
 from tests.functional.oauth_support import (
@@ -28,6 +29,12 @@ from tests.functional.oauth_support import (
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
 ADMIN_SCOPES = ("rw_organization_admin", "r_basicprofile")
+
+
+def admin_token(sandbox: TestServer, member: str) -> tuple[SandboxOAuth, str]:
+    """The sandbox's OAuth side, and a token it issued the social app for ``member``."""
+    oauth = sandbox_oauth(sandbox)
+    return oauth, oauth.issue("c-social", member, ADMIN_SCOPES)
 
 
 @pytest.fixture
@@ -46,8 +53,7 @@ async def test_an_unknown_token_is_introspected_once_then_served_from_the_cache(
     sandbox: TestServer, oauth_gateway: GatewayFactory
 ) -> None:
     gw = await oauth_gateway(social_quotas="")
-    oauth = sandbox_oauth(sandbox)
-    token = oauth.issue("c-social", "urn:li:person:intro", ADMIN_SCOPES)
+    oauth, token = admin_token(sandbox, "urn:li:person:intro")
     async with aiohttp.ClientSession() as session:
         for _ in range(3):
             status, _, headers = await call(session, gw, token)
@@ -79,8 +85,7 @@ async def test_with_several_apps_each_is_asked_until_one_owns_the_token(
 async def test_the_permission_check_runs_on_every_request_cache_hit_or_not(
     sandbox: TestServer, gw: TestServer
 ) -> None:
-    oauth = sandbox_oauth(sandbox)
-    token = oauth.issue("c-social", "urn:li:person:scoped", ADMIN_SCOPES)
+    oauth, token = admin_token(sandbox, "urn:li:person:scoped")
     async with aiohttp.ClientSession() as session:
         assert (await call(session, gw, token, ACLS))[0] == 200
         status, body, headers = await call(session, gw, token, POSTS)
@@ -110,8 +115,7 @@ async def test_linkedin_saying_revoked_evicts_the_token_at_once(
     sandbox: TestServer, oauth_gateway: GatewayFactory
 ) -> None:
     gw = await oauth_gateway(oauth={"cache_seconds": 3600})
-    oauth = sandbox_oauth(sandbox)
-    token = oauth.issue("c-social", "urn:li:person:rev", ADMIN_SCOPES)
+    oauth, token = admin_token(sandbox, "urn:li:person:rev")
     async with aiohttp.ClientSession() as session:
         assert (await call(session, gw, token))[0] == 200
         oauth.issued(token).revoked = True  # type: ignore[union-attr]
@@ -135,8 +139,7 @@ async def test_linkedin_saying_revoked_evicts_the_token_at_once(
 async def test_an_upstream_401_that_is_not_revoked_or_expired_evicts_nothing(
     sandbox: TestServer, gw: TestServer
 ) -> None:
-    oauth = sandbox_oauth(sandbox)
-    token = oauth.issue("c-social", "urn:li:person:keep", ADMIN_SCOPES)
+    oauth, token = admin_token(sandbox, "urn:li:person:keep")
     async with aiohttp.ClientSession() as session:
         assert (await call(session, gw, token))[0] == 200
         status, body, _ = await call(session, gw, token, headers={"X-Sandbox-Status": "401"})
@@ -215,8 +218,7 @@ async def test_an_introspection_outage_is_503_and_admits_nothing(
     sandbox: TestServer, oauth_gateway: GatewayFactory, knobs: dict[str, Any]
 ) -> None:
     gw = await oauth_gateway(oauth={"timeout": 0.3})
-    oauth = sandbox_oauth(sandbox)
-    token = oauth.issue("c-social", "urn:li:person:outage", ADMIN_SCOPES)
+    oauth, token = admin_token(sandbox, "urn:li:person:outage")
     for name, value in knobs.items():
         setattr(oauth, name, value)
     async with aiohttp.ClientSession() as session:
@@ -237,8 +239,7 @@ async def test_tokens_never_reach_logs_or_metrics(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     gw = await oauth_gateway(oauth={"timeout": 0.3})
-    oauth = sandbox_oauth(sandbox)
-    good = oauth.issue("c-social", "urn:li:person:quiet", ADMIN_SCOPES)
+    oauth, good = admin_token(sandbox, "urn:li:person:quiet")
     bad = "secret-random-" + uuid.uuid4().hex
     async with aiohttp.ClientSession() as session:
         await call(session, gw, good)

@@ -219,26 +219,7 @@ UNKNOWN_SCHEMA = {**EMPTY_TOKEN, "message": "Unknown authentication schema"}
         ("GET", "/rest/adAccounts/424242", REST, None, 404, NOT_FOUND),
         ("GET", "/rest/leadForms/1", REST, None, 404, NOT_FOUND),
         ("GET", "/rest/posts/urn%3Ali%3Ashare%3A1", REST, None, 404, NOT_FOUND),
-    ],
-)
-async def test_linkedin_shaped_errors(
-    client: Client,
-    method: str,
-    path: str,
-    headers: dict[str, str],
-    data: bytes | None,
-    status: int,
-    expected: dict[str, object],
-) -> None:
-    async with client.request(method, path, headers=headers, data=data) as response:
-        assert response.status == status
-        assert response.headers["Content-Type"] == "application/json"
-        assert await response.json() == expected
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "headers", "data", "status", "code"),
-    [
+        # Malformed requests: the code is fixed, the message is free text.
         ("POST", "/rest/adAccounts", REST, b"[1, 2]", 400, "BAD_REQUEST"),
         ("POST", "/rest/adAccounts", REST, b"not json", 400, "BAD_REQUEST"),
         ("POST", "/rest/adAccounts", REST, b"", 400, "BAD_REQUEST"),
@@ -259,20 +240,25 @@ async def test_linkedin_shaped_errors(
         ),
     ],
 )
-async def test_malformed_requests_are_refused_linkedin_style(
+async def test_linkedin_shaped_errors(
     client: Client,
     method: str,
     path: str,
     headers: dict[str, str],
     data: bytes | None,
     status: int,
-    code: str,
+    expected: dict[str, object] | str,
 ) -> None:
-    status_seen, body = await body_of(client, method, path, headers=headers, data=data)
-    assert status_seen == status
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["message"]
+    async with client.request(method, path, headers=headers, data=data) as response:
+        assert response.status == status
+        assert response.headers["Content-Type"] == "application/json"
+        body = await response.json()
+    if isinstance(expected, str):
+        assert body["status"] == status
+        assert body["code"] == expected
+        assert body["message"]
+    else:
+        assert body == expected
 
 
 # --- Rest.li methods over raw HTTP ----------------------------------------------------------

@@ -7,8 +7,8 @@ The memory cache serves one process; the Redis cache is shared by every process 
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Protocol
 
 import redis.asyncio
 
@@ -17,20 +17,6 @@ from gateway.quota.redis_errors import redis_call
 from gateway.support.ttl_cache import BoundedTTLCache
 
 Roles = dict[str, frozenset[str]]
-
-
-class RoleCache(Protocol):
-    async def get(self, app: str, member: str, kind: str, now: float) -> Roles | None: ...
-
-    async def put(
-        self,
-        app: str,
-        member: str,
-        kind: str,
-        roles: Mapping[str, set[str]],
-        ttl: float,
-        now: float,
-    ) -> None: ...
 
 
 def cache_key(app: str, member: str, kind: str) -> str:
@@ -55,12 +41,11 @@ def _decode(raw: str | bytes) -> Roles | None:
     }
 
 
-class MemoryRoleCache:
-    def __init__(self, max_entries: int = 100_000) -> None:
-        self._entries: BoundedTTLCache[str] = BoundedTTLCache(max_entries)
+class RoleCache(ABC):
+    """Roles kept as JSON under ``cache_key``; a subclass says where the strings live."""
 
     async def get(self, app: str, member: str, kind: str, now: float) -> Roles | None:
-        raw = self._entries.get(cache_key(app, member, kind), now)
+        raw = await self._read(cache_key(app, member, kind), now)
         return None if raw is None else _decode(raw)
 
     async def put(
@@ -72,27 +57,34 @@ class MemoryRoleCache:
         ttl: float,
         now: float,
     ) -> None:
-        self._entries.put(cache_key(app, member, kind), _encode(roles), now + ttl)
+        await self._write(cache_key(app, member, kind), _encode(roles), ttl, now)
+
+    @abstractmethod
+    async def _read(self, key: str, now: float) -> str | bytes | None: ...
+
+    @abstractmethod
+    async def _write(self, key: str, value: str, ttl: float, now: float) -> None: ...
 
 
-class RedisRoleCache:
+class MemoryRoleCache(RoleCache):
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self._entries: BoundedTTLCache[str] = BoundedTTLCache(max_entries)
+
+    async def _read(self, key: str, now: float) -> str | None:
+        return self._entries.get(key, now)
+
+    async def _write(self, key: str, value: str, ttl: float, now: float) -> None:
+        self._entries.put(key, value, now + ttl)
+
+
+class RedisRoleCache(RoleCache):
     def __init__(self, client: redis.asyncio.Redis) -> None:
         self._client = client
 
-    async def get(self, app: str, member: str, kind: str, now: float) -> Roles | None:
-        raw = await redis_call("role cache", self._client.get(cache_key(app, member, kind)))
-        return _decode(raw) if isinstance(raw, str | bytes) else None
+    async def _read(self, key: str, now: float) -> str | bytes | None:
+        raw = await redis_call("role cache", self._client.get(key))
+        return raw if isinstance(raw, str | bytes) else None
 
-    async def put(
-        self,
-        app: str,
-        member: str,
-        kind: str,
-        roles: Mapping[str, set[str]],
-        ttl: float,
-        now: float,
-    ) -> None:
+    async def _write(self, key: str, value: str, ttl: float, now: float) -> None:
         millis = max(int(ttl * 1000), 1)
-        await redis_call(
-            "role cache", self._client.set(cache_key(app, member, kind), _encode(roles), px=millis)
-        )
+        await redis_call("role cache", self._client.set(key, value, px=millis))

@@ -94,21 +94,19 @@ class Issued:
 
 
 @dataclass(frozen=True)
-class CodeGrant:
+class Grant:
+    """What a refresh token stands for, and what a code does besides its redirect and PKCE."""
+
     client_id: str
-    redirect_uri: str
-    scopes: tuple[str, ...]
     member: str
+    scopes: tuple[str, ...]
     expires_at: float
-    code_challenge: str | None = None
 
 
 @dataclass(frozen=True)
-class RefreshGrant:
-    client_id: str
-    member: str
-    scopes: tuple[str, ...]
-    expires_at: float
+class CodeGrant(Grant):
+    redirect_uri: str
+    code_challenge: str | None = None
 
 
 @dataclass
@@ -124,7 +122,7 @@ class SandboxOAuth:
     calls: Counter[str] = field(default_factory=Counter)
     tokens: dict[str, Issued] = field(default_factory=dict)
     codes: dict[str, CodeGrant] = field(default_factory=dict)
-    refresh_tokens: dict[str, RefreshGrant] = field(default_factory=dict)
+    refresh_tokens: dict[str, Grant] = field(default_factory=dict)
     _key: RSAKey | None = None
 
     @property
@@ -235,6 +233,15 @@ async def _client_form(request: web.Request, oauth: SandboxOAuth) -> dict[str, s
     return form
 
 
+async def _counted_client_form(
+    request: web.Request, call: str
+) -> tuple[SandboxOAuth, dict[str, str] | web.Response]:
+    """The sandbox's OAuth side, having counted ``call``, and what _client_form says."""
+    oauth = request.app[SANDBOX_OAUTH]
+    oauth.calls[call] += 1
+    return oauth, await _client_form(request, oauth)
+
+
 async def _authorization(request: web.Request) -> web.Response:
     oauth = request.app[SANDBOX_OAUTH]
     oauth.calls["authorization"] += 1
@@ -262,12 +269,12 @@ async def _authorization(request: web.Request) -> web.Response:
         code = secrets.token_urlsafe(32)
         scopes = tuple(query.get("scope", "").replace(",", " ").split())
         oauth.codes[code] = CodeGrant(
-            client_id,
-            redirect_uri,
-            scopes,
-            oauth.member,
-            oauth.clock() + CODE_SECONDS,
-            challenge,
+            client_id=client_id,
+            member=oauth.member,
+            scopes=scopes,
+            expires_at=oauth.clock() + CODE_SECONDS,
+            redirect_uri=redirect_uri,
+            code_challenge=challenge,
         )
         params = {"code": code}
     if state is not None:
@@ -277,9 +284,7 @@ async def _authorization(request: web.Request) -> web.Response:
 
 
 async def _access_token(request: web.Request) -> web.Response:
-    oauth = request.app[SANDBOX_OAUTH]
-    oauth.calls["accessToken"] += 1
-    form = await _client_form(request, oauth)
+    oauth, form = await _counted_client_form(request, "accessToken")
     if isinstance(form, web.Response):
         return form
     grant_type = form.get("grant_type")
@@ -318,7 +323,7 @@ def _exchange_code(request: web.Request, oauth: SandboxOAuth, form: dict[str, st
         )
     token = oauth.issue(grant.client_id, grant.member, grant.scopes)
     refresh = "AQ" + secrets.token_urlsafe(48)
-    oauth.refresh_tokens[digest(refresh)] = RefreshGrant(
+    oauth.refresh_tokens[digest(refresh)] = Grant(
         grant.client_id, grant.member, grant.scopes, now + REFRESH_SECONDS
     )
     answer: dict[str, Any] = {
@@ -424,9 +429,7 @@ async def _introspect(request: web.Request) -> web.Response:
 
 
 async def _revoke(request: web.Request) -> web.Response:
-    oauth = request.app[SANDBOX_OAUTH]
-    oauth.calls["revoke"] += 1
-    form = await _client_form(request, oauth)
+    oauth, form = await _counted_client_form(request, "revoke")
     if isinstance(form, web.Response):
         return form
     issued = oauth.issued(form.get("token", ""))

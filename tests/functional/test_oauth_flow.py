@@ -107,7 +107,7 @@ async def test_the_whole_flow_records_the_token_and_delivers_it_by_form_post(
         assert fields["refresh_token_expires_in"] == str(365 * 86400)
         assert set(fields["scope"].split()) == set(SCOPES.split())
         token = fields["access_token"]
-        status, _, headers = await support.call(session, gw, token, support.ACLS)
+        status, _, headers = await support.call(session, gw, token)
     assert status == 200
     assert '"member";r=9;' in headers["RateLimit"]  # the id_token's member is charged
     # Recorded by the flow: no introspection, no member lookup.
@@ -131,7 +131,7 @@ async def test_a_flow_without_openid_learns_the_member_later(
         assert status == 200
         fields = support.form_fields(page)
         assert "member" not in fields
-        assert (await support.call(session, gw, fields["access_token"], support.ACLS))[0] == 200
+        assert (await support.call(session, gw, fields["access_token"]))[0] == 200
     assert oauth.calls["jwks"] == 0 and oauth.calls["me"] == 1
 
 
@@ -273,7 +273,7 @@ async def test_refresh_gives_a_new_recorded_token_without_extending_the_refresh_
         assert answer["expires_in"] == 60 * 86400
         assert answer["refresh_token_expires_in"] == 355 * 86400
         assert answer["member"] == "urn:li:person:refresher"
-        assert (await support.call(session, gw, answer["access_token"], support.ACLS))[0] == 200
+        assert (await support.call(session, gw, answer["access_token"]))[0] == 200
     assert oauth.calls["introspectToken"] == 0  # the refreshed token was recorded
     found = await recorded(gw, answer["access_token"])
     assert found is not None and found.info.member == "urn:li:person:refresher"
@@ -329,4 +329,4 @@ async def test_the_shipped_demo_runs_the_whole_flow_offline(
         status, page, _ = await support.callback(session, gw, dict(parse_qsl(back.query)))
         fields = support.form_fields(page)
         assert status == 200 and fields["state"] == "d"
-        assert (await support.call(session, gw, fields["access_token"], support.ACLS))[0] == 200
+        assert (await support.call(session, gw, fields["access_token"]))[0] == 200

@@ -36,7 +36,7 @@ async def test_the_member_is_looked_up_once_and_charged_like_any_call(
     token = oauth.issue("c-social", "urn:li:person:looked-up", scopes)
     async with aiohttp.ClientSession() as session:
         for _ in range(2):
-            status, _, headers = await support.call(session, gw, token, support.ACLS)
+            status, _, headers = await support.call(session, gw, token)
             assert status == 200
     assert oauth.calls[way] == 1 and oauth.calls["userinfo"] + oauth.calls["me"] == 1
     # One lookup and two calls, on the member's and on the app's bucket.
@@ -53,11 +53,11 @@ async def test_a_trusted_sidecar_header_names_the_member(
     token = oauth.issue("c-social", "urn:li:person:unused", ("rw_organization_admin",))
     async with aiohttp.ClientSession() as session:
         status, _, headers = await support.call(
-            session, gw, token, support.ACLS, {HEADER: "urn:li:person:sidecar"}
+            session, gw, token, headers={HEADER: "urn:li:person:sidecar"}
         )
         assert status == 200 and '"member";r=9;' in headers["RateLimit"]
         # The first header pins the member to the token: later calls need no header.
-        status, _, headers = await support.call(session, gw, token, support.ACLS)
+        status, _, headers = await support.call(session, gw, token)
     assert status == 200 and '"member";r=8;' in headers["RateLimit"]
     assert oauth.calls["userinfo"] + oauth.calls["me"] == 0
 
@@ -80,9 +80,7 @@ async def test_no_way_to_learn_the_member_is_401_naming_each_way_tried(
     oauth = support.sandbox_oauth(sandbox)
     token = oauth.issue("c-social", "urn:li:person:nobody", ("rw_organization_admin",))
     async with aiohttp.ClientSession() as session:
-        status, body, headers = await support.call(
-            session, gw, token, support.ACLS, {HEADER: header}
-        )
+        status, body, headers = await support.call(session, gw, token, headers={HEADER: header})
     assert status == 401 and headers["X-Gateway-Reason"] == "member_unknown"
     assert body["code"] == "MEMBER_UNKNOWN" and "WWW-Authenticate" in headers
     message = body["message"]
@@ -122,7 +120,7 @@ async def call_changed(
     token = oauth.issue("c-social", member, ("rw_organization_admin", "openid"))
     after_introspection(oauth, token, change)
     async with aiohttp.ClientSession() as session:
-        return await support.call(session, gw, token, support.ACLS)
+        return await support.call(session, gw, token)
 
 
 async def test_a_lookup_linkedin_refuses_is_member_unknown(
@@ -150,7 +148,7 @@ async def test_an_unreachable_upstream_makes_the_lookup_unavailable_not_unknown(
     oauth = support.sandbox_oauth(sandbox)
     token = oauth.issue("c-social", "urn:li:person:z", ("rw_organization_admin", "openid"))
     async with aiohttp.ClientSession() as session:
-        status, body, headers = await support.call(session, gw, token, support.ACLS)
+        status, body, headers = await support.call(session, gw, token)
     assert status == 503 and headers["X-Gateway-Reason"] == "member_lookup_unavailable"
     assert "GET /v2/userinfo failed: upstream_unreachable" in body["message"]
     assert "Retry-After" in headers

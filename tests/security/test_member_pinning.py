@@ -79,15 +79,13 @@ async def test_a_token_keeps_the_member_its_first_header_named(
     )
     async with aiohttp.ClientSession() as session:
         status, _, headers = await support.call(
-            session, gw, token, support.ACLS, {HEADER: "urn:li:person:first"}
+            session, gw, token, headers={HEADER: "urn:li:person:first"}
         )
         assert status == 200 and '"member";r=9;' in member_limits(headers)
 
         # Each call names a new member: before pinning, each got a fresh member budget.
         answers = [
-            await support.call(
-                session, gw, token, support.ACLS, {HEADER: f"urn:li:person:other{i}"}
-            )
+            await support.call(session, gw, token, headers={HEADER: f"urn:li:person:other{i}"})
             for i in range(12)
         ]
         for status, body, headers in answers:
@@ -96,7 +94,7 @@ async def test_a_token_keeps_the_member_its_first_header_named(
             assert body["code"] == "ACCESS_DENIED" and body["status"] == 403
 
         status, _, headers = await support.call(
-            session, gw, token, support.ACLS, {HEADER: "urn:li:person:first"}
+            session, gw, token, headers={HEADER: "urn:li:person:first"}
         )
     assert status == 200 and '"member";r=8;' in member_limits(headers)
     assert '"app";r=98;' in member_limits(headers)
@@ -112,11 +110,11 @@ async def test_a_header_contradicting_the_looked_up_member_is_refused(
     token = support.sandbox_oauth(sandbox).issue("c-social", "urn:li:person:real", scopes)
     async with aiohttp.ClientSession() as session:
         status, body, headers = await support.call(
-            session, gw, token, support.ACLS, {HEADER: "urn:li:person:someone-else"}
+            session, gw, token, headers={HEADER: "urn:li:person:someone-else"}
         )
         assert status == 403 and headers["X-Gateway-Reason"] == "member_mismatch", body
         status, _, _ = await support.call(
-            session, gw, token, support.ACLS, {HEADER: "urn:li:person:real"}
+            session, gw, token, headers={HEADER: "urn:li:person:real"}
         )
         assert status == 200
 
@@ -153,7 +151,7 @@ async def test_the_header_is_believed_only_from_trusted_sources(
     )
     async with aiohttp.ClientSession() as session:
         status, body, headers = await support.call(
-            session, gw, token, support.ACLS, {HEADER: "urn:li:person:sidecar", **sent}
+            session, gw, token, headers={HEADER: "urn:li:person:sidecar", **sent}
         )
     if admitted:
         assert status == 200, body
@@ -205,7 +203,7 @@ async def test_two_replicas_racing_with_different_headers_pin_one_member(
             await start.wait()
             member = f"urn:li:person:{'ab'[i % 2]}"
             status, _, _ = await support.call(
-                session, replicas[i % 2], token, support.ACLS, {HEADER: member}
+                session, replicas[i % 2], token, headers={HEADER: member}
             )
             return member, status
 

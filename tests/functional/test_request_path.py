@@ -63,10 +63,14 @@ async def over_the_wire(
     return await raw_http(gw.host, port_of(gw), request.encode("latin-1"))
 
 
-async def test_admitted_call_is_forwarded_with_quota_headers(
-    sandbox: TestServer, start_gateway: Start
-) -> None:
-    gw = await start_gateway(str(sandbox.make_url("")))
+@pytest.fixture
+async def gw(sandbox: TestServer, start_gateway: Start) -> TestServer:
+    """A gateway with the default test config in front of the sandbox (here rather than
+    the OAuth gateway of the shared conftest)."""
+    return await start_gateway(str(sandbox.make_url("")))
+
+
+async def test_admitted_call_is_forwarded_with_quota_headers(gw: TestServer) -> None:
     status, headers, body = await get(gw, "/rest/organizationAcls?q=roleAssignee", member_token(0))
     assert status == 200, body
     assert "elements" in body
@@ -91,14 +95,12 @@ async def test_admitted_call_is_forwarded_with_quota_headers(
     ],
 )
 async def test_authentication_failures_are_linkedin_shaped(
-    sandbox: TestServer,
-    start_gateway: Start,
+    gw: TestServer,
     authorization: str | None,
     status: int,
     reason: str,
     service_code: int,
 ) -> None:
-    gw = await start_gateway(str(sandbox.make_url("")))
     headers = dict(V)
     if authorization:
         headers["Authorization"] = authorization
@@ -113,10 +115,7 @@ async def test_authentication_failures_are_linkedin_shaped(
     assert "not-a-known-token" not in json.dumps(body)
 
 
-async def test_missing_scope_names_permissions_and_products(
-    sandbox: TestServer, start_gateway: Start
-) -> None:
-    gw = await start_gateway(str(sandbox.make_url("")))
+async def test_missing_scope_names_permissions_and_products(gw: TestServer) -> None:
     status, headers, body = await get(
         gw, "/rest/posts?q=author&author=urn%3Ali%3Aorganization%3A1", "tok-social-narrow"
     )
@@ -128,18 +127,14 @@ async def test_missing_scope_names_permissions_and_products(
     assert "r_organization_social" in message and "Community Management API" in message
 
 
-async def test_product_not_approved(sandbox: TestServer, start_gateway: Start) -> None:
-    gw = await start_gateway(str(sandbox.make_url("")))
+async def test_product_not_approved(gw: TestServer) -> None:
     status, headers, body = await get(gw, "/rest/adAccounts/500001", member_token(0))
     assert status == 403
     assert headers["X-Gateway-Reason"] == "product_not_approved"
     assert "Advertising API" in str(body["message"])
 
 
-async def test_batch_get_forbidden_on_development_but_not_standard(
-    sandbox: TestServer, start_gateway: Start
-) -> None:
-    gw = await start_gateway(str(sandbox.make_url("")))
+async def test_batch_get_forbidden_on_development_but_not_standard(gw: TestServer) -> None:
     path = "/rest/organizations?ids=List(1,2)"
     status, headers, body = await get(gw, path, member_token(0))
     assert (status, headers["X-Gateway-Reason"]) == (403, "batch_get_forbidden")
@@ -282,10 +277,7 @@ async def test_store_down_closed_refuses_open_admits(
         "/rest/posts/%zz",
     ],
 )
-async def test_path_tricks_are_refused_over_the_wire(
-    sandbox: TestServer, start_gateway: Start, target: str
-) -> None:
-    gw = await start_gateway(str(sandbox.make_url("")))
+async def test_path_tricks_are_refused_over_the_wire(gw: TestServer, target: str) -> None:
     status, body = await over_the_wire(
         gw, f"GET {target} HTTP/1.1\r\nHost: x\r\n", member_token(7), "LinkedIn-Version: 202505\r\n"
     )
@@ -300,18 +292,14 @@ async def test_path_tricks_are_refused_over_the_wire(
         "CONNECT evil.example:443 HTTP/1.1",
     ],
 )
-async def test_not_an_open_proxy(
-    sandbox: TestServer, start_gateway: Start, request_line: str
-) -> None:
-    gw = await start_gateway(str(sandbox.make_url("")))
+async def test_not_an_open_proxy(gw: TestServer, request_line: str) -> None:
     status, _ = await over_the_wire(
         gw, f"{request_line}\r\nHost: evil.example\r\n", member_token(7)
     )
     assert 400 <= status < 500
 
 
-async def test_huge_headers_and_bodies_get_4xx(sandbox: TestServer, start_gateway: Start) -> None:
-    gw = await start_gateway(str(sandbox.make_url("")))
+async def test_huge_headers_and_bodies_get_4xx(gw: TestServer) -> None:
     huge = "x" * 100_000
     request = (
         f"GET /rest/me HTTP/1.1\r\nHost: x\r\nX-Big: {huge}\r\nConnection: close\r\n\r\n"
@@ -330,8 +318,7 @@ async def test_huge_headers_and_bodies_get_4xx(sandbox: TestServer, start_gatewa
         assert resp.headers["X-Gateway-Reason"] == "body_too_large"
 
 
-async def test_token_in_query_is_refused(sandbox: TestServer, start_gateway: Start) -> None:
-    gw = await start_gateway(str(sandbox.make_url("")))
+async def test_token_in_query_is_refused(gw: TestServer) -> None:
     status, headers, _ = await get(gw, "/rest/me?oauth2_access_token=other", member_token(9))
     assert headers["X-Gateway-Reason"] == "bad_request"
     assert status == 400
@@ -367,10 +354,7 @@ async def test_tokens_never_reach_the_logs(
         "Content-Type: multipart/mixed\r\nX-HTTP-Method-Override: GET\r\n",
     ],
 )
-async def test_malformed_headers_get_4xx_never_5xx(
-    sandbox: TestServer, start_gateway: Start, headers: str
-) -> None:
-    gw = await start_gateway(str(sandbox.make_url("")))
+async def test_malformed_headers_get_4xx_never_5xx(gw: TestServer, headers: str) -> None:
     head = "GET /rest/organizationAcls?q=roleAssignee HTTP/1.1\r\nHost: x\r\n"
     status, _ = await over_the_wire(gw, head, member_token(12), headers)
     assert 400 <= status < 500, (headers, status)

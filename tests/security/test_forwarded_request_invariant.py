@@ -87,12 +87,9 @@ TRICKS = [
 
 
 @dataclass(frozen=True)
-class Sent:
-    method: str
-    target: str
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-    chunked: bool
+class Sent(Recorded):
+    """A request as the test sends it to the gateway, and the trick it plays, if any."""
+
     trick: str | None
 
     def wire(self) -> bytes:

@@ -19,6 +19,7 @@ from gateway.http.oauth_routes import add_oauth_routes
 from gateway.http.public_bodies import PUBLIC_BODIES, PublicBodies
 from gateway.http.request_id import stamp
 from gateway.quota.charging import Charging
+from gateway.quota.refusal_cache import RefusalCache
 from gateway.quota.store import QuotaStore
 from gateway.roles.enforce import RoleEnforcement, role_lookups
 from gateway.runtime import RUNTIME, Clock, Runtime
@@ -90,7 +91,14 @@ def _runtime_context(
             backends.keep_local_allowance(settings.replicas)
         metrics = Metrics(settings.apps)
         usage = Usage(backends.usage_ledger(), metrics, settings.usage_alerts, tuple(settings.apps))
-        charging = Charging(backends.store, settings.on_store_error, metrics, usage, settings.apps)
+        charging = Charging(
+            backends.store,
+            settings.on_store_error,
+            metrics,
+            usage,
+            settings.apps,
+            RefusalCache(settings.refusal_cache_seconds),
+        )
         identity = await start_identity(
             settings, charging, backends.redis, upstream, metrics, base if sandbox_runner else None
         )

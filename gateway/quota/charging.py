@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from gateway.errors import GatewayError, StoreError
 from gateway.quota.buckets import quota_refusal, store_unavailable_refusal
 from gateway.quota.model import BucketSpec, BucketState, QuotaOutcome
+from gateway.quota.refusal_cache import RefusalCache
 from gateway.quota.resp_client import QueueFull
 from gateway.quota.store import QuotaStore
 from gateway.settings.model import AppConfig, OnStoreError
@@ -24,6 +25,7 @@ from gateway.support.metrics import (
     QUOTA_CONSUMED,
     QUOTA_LOCAL_ADMITTED,
     QUOTA_REFUNDED,
+    QUOTA_REMEMBERED_REFUSALS,
     STORE_DURATION,
     STORE_ERRORS,
     STORE_QUEUE_FULL,
@@ -57,6 +59,8 @@ class Charging:
     metrics: Metrics
     usage: Usage
     apps: Mapping[str, AppConfig]
+    # Off unless given: ``refusal_cache_seconds`` sets it for the request path (app.py).
+    refusals: RefusalCache = field(default_factory=lambda: RefusalCache(0))
 
     async def charge(
         self,
@@ -77,6 +81,12 @@ class Charging:
         and counted; ``exhausted`` then names the buckets that would have refused the call.
         """
         shadow = is_shadow(self.apps.get(app))
+        key = tuple(buckets)
+        if made is Made.BEFORE and not shadow:
+            remembered = self.refusals.refused(key, now)
+            if remembered is not None:
+                self.metrics.inc(QUOTA_REMEMBERED_REFUSALS)
+                raise GatewayError(quota_refusal(remembered, now))
         started = time.perf_counter()
         try:
             specs = counting_specs(buckets) if shadow else buckets
@@ -96,6 +106,7 @@ class Charging:
         if not outcome.admitted:
             if made is Made.AFTER:
                 return None
+            self.refusals.remember(key, outcome, now)
             raise GatewayError(quota_refusal(outcome, now))
         self.metrics.inc(QUOTA_CONSUMED, app=app)
         self.usage.charged(app, outcome.states, now)
@@ -134,6 +145,7 @@ class Charging:
             log.warning("refund of %s failed, it stays counted: %s", what, exc)
             return None
         self._took("refund", "ok", started)
+        self.refusals.forget()
         self.metrics.inc(QUOTA_REFUNDED)
         return states
 

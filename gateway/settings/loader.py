@@ -90,6 +90,7 @@ DEFAULTS: dict[str, Any] = {
     "max_body_bytes": 10 * 1024 * 1024,
     "on_development_expiry": "warn",
     "role_cache_seconds": 300,
+    "refusal_cache_seconds": 1.0,
     "log_format": "text",
     "apps": {},
     "tokens": [],
@@ -316,6 +317,7 @@ class _Loader:
             OnDevelopmentExpiry, raw["on_development_expiry"], "on_development_expiry"
         )
         role_cache = self._positive(raw["role_cache_seconds"], "role_cache_seconds")
+        refusal_cache = self._non_negative(raw["refusal_cache_seconds"], "refusal_cache_seconds")
         log_format = self._enum(LogFormat, raw["log_format"], "log_format")
         apps = {name: app for name, app in self._apps(raw["apps"], catalog, listen)}
         tokens = self._tokens(raw["tokens"], apps, catalog)
@@ -331,6 +333,7 @@ class _Loader:
         assert workers is not None
         assert connect_timeout is not None and timeout is not None and max_body is not None
         assert on_expiry is not None and role_cache is not None and log_format is not None
+        assert refusal_cache is not None
         return Settings(
             source=self.source,
             listen=listen,
@@ -348,6 +351,7 @@ class _Loader:
             catalog=catalog,
             on_development_expiry=on_expiry,
             role_cache_seconds=role_cache,
+            refusal_cache_seconds=refusal_cache,
             log_format=log_format,
             oauth=oauth,
             guards=guards,
@@ -409,6 +413,12 @@ class _Loader:
             return names[value]
         self.fail(path, f"must be one of {', '.join(names)}, not {value!r}")
         return None
+
+    def _non_negative(self, value: object, path: str) -> float | None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            self.fail(path, "must be a number, 0 or more")
+            return None
+        return float(value)
 
     def _positive(self, value: object, path: str, *, integer: bool = False) -> float | None:
         ok_type = int if integer else (int, float)

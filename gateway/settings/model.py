@@ -152,6 +152,8 @@ class Settings:
     oauth: OAuthSettings = field(default_factory=OAuthSettings)
     on_development_expiry: OnDevelopmentExpiry = OnDevelopmentExpiry.WARN
     role_cache_seconds: float = 300.0
+    # How long a refusal over quota is repeated without asking the store (0: always ask).
+    refusal_cache_seconds: float = 1.0
     log_format: LogFormat = LogFormat.TEXT
     # The admin token, the member header's trusted sources, the introspection budget.
     guards: Guards = field(default_factory=Guards)

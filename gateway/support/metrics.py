@@ -54,6 +54,7 @@ UPSTREAM_DURATION = "gateway_upstream_duration_seconds"
 STORE_DURATION = "gateway_store_duration_seconds"
 QUOTA_CONSUMED = "gateway_quota_consumed_total"
 QUOTA_REFUNDED = "gateway_quota_refunded_total"
+QUOTA_REMEMBERED_REFUSALS = "gateway_quota_remembered_refusals_total"
 STORE_ERRORS = "gateway_store_errors_total"
 STORE_QUEUE_FULL = "gateway_store_queue_full_total"
 QUOTA_LOCAL_ADMITTED = "gateway_quota_local_admitted_total"
@@ -148,6 +149,11 @@ SPECS: tuple[Spec, ...] = (
         known={"app": (APPS,)},
     ),
     Spec(QUOTA_REFUNDED, "Admitted calls refunded because they never reached upstream."),
+    Spec(
+        QUOTA_REMEMBERED_REFUSALS,
+        "Calls refused over quota from this replica's memory of the same buckets' refusal, "
+        "without asking the store (refusal_cache_seconds).",
+    ),
     Spec(
         STORE_ERRORS,
         "Quota store failures, by the action taken (closed, open, local).",

@@ -20,6 +20,7 @@ from gateway.adaccounts import cli as ad_accounts_cli
 from gateway.catalog import cli as catalog_cli
 from gateway.errors import ConfigError
 from gateway.server.event_loop import LOOP_ENV, LoopFactory, loop_factory, loop_name
+from gateway.server.heap import freeze_startup_heap
 from gateway.server.listener import connection_caps, start_guarded_site
 from gateway.server.startup import (
     StartupError,
@@ -328,6 +329,7 @@ async def _run(
             base,
             loop_name(loop),
         )
+    log.debug("start-up heap frozen: %d objects", freeze_startup_heap())
     flusher = asyncio.create_task(logs.flush_periodically(handler))
     await stop.wait()
     flusher.cancel()

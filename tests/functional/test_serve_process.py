@@ -60,3 +60,14 @@ def test_an_unknown_loop_is_one_line_and_exit_2() -> None:
     assert done.stderr.strip().splitlines() == [
         "linkedin-gateway: GATEWAY_EVENT_LOOP='twisted': expected one of auto, uvloop, asyncio"
     ]
+
+
+def test_serve_freezes_its_start_up_heap() -> None:
+    port, admin = free_port(), free_port()
+    with launched(["--log-level", "DEBUG"], env=demo_env(port, admin)) as proc:
+        wait_listening(port, proc)
+        _, err = stop(proc, timeout=20)
+    frozen = [line for line in err.splitlines() if "start-up heap frozen:" in line]
+    assert len(frozen) == 1, err
+    # The catalog, settings and modules alone are tens of thousands of objects.
+    assert int(frozen[0].rsplit(" ", 2)[-2]) > 10_000

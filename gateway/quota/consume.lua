@@ -11,6 +11,9 @@
 -- ARGV[6 + 3(i-1)]  'd': TTL in seconds of its counter written now (each fixed window
 --                   expires with its own end); 'r': member id of this call in the set
 -- ARGV[#ARGV]       deadline, epoch seconds on Redis's clock ('' for none); always last
+-- KEYS[n + 1]       optional, with a deadline: this call's "once" key (n buckets, so n =
+--                   (#ARGV - 4) / 3). A client that retries a command whose reply it lost
+--                   sends the same key: the retry gets the first run's reply, counted once.
 --
 -- Returns {admitted (1 or 0), used_1, oldest_1, used_2, oldest_2, ...}: used counts this
 -- call when admitted; oldest is the lowest rolling score as a string ('' if none), a string
@@ -21,15 +24,24 @@
 -- that Redis runs later (it was paused, or busy) must then count nothing, or a refused call
 -- would be charged. Redis's own clock decides, so no reply is needed to learn the outcome.
 local deadline = tonumber(ARGV[#ARGV])
+local redis_now
 if deadline then
   local clock = redis.call('TIME')
-  local redis_now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+  redis_now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
   if redis_now > deadline then
     return {-1, string.format('%.6f', redis_now)}
   end
 end
 
-local n = #KEYS
+local n = (#ARGV - 4) / 3
+-- A retry after the deadline was refused above, so the once key only has to live until it.
+local once = deadline and KEYS[n + 1]
+if once then
+  local first = redis.call('GET', once)
+  if first then
+    return cjson.decode(first)
+  end
+end
 local used = {}
 local admitted = 1
 
@@ -72,5 +84,9 @@ for i = 1, n do
   end
   reply[#reply + 1] = used[i]
   reply[#reply + 1] = oldest
+end
+if once then
+  local ttl = math.max(math.ceil((deadline - redis_now) * 1000), 1)
+  redis.call('SET', once, cjson.encode(reply), 'PX', ttl)
 end
 return reply

@@ -29,6 +29,12 @@ def bucket_key(app: str, bucket: str, member: str | None = None) -> str:
     return stem
 
 
+def marker_key(key: str, kind: str, marker: str) -> str:
+    """A key in the hash slot of ``key`` (one of an app's keys): ``lgw:{app}:<kind>:<marker>``.
+    Scripts mark a run with it so that a retried command is not counted twice."""
+    return f"{key[: key.index('}') + 1]}:{kind}:{marker}"
+
+
 def utc_day(now: float) -> int:
     """Days since the epoch, in UTC."""
     return math.floor(now / WINDOW_SECONDS)

@@ -29,6 +29,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from gateway.errors import StoreError
+from gateway.quota.keys import marker_key
 from gateway.quota.local_fallback import LocalFallback
 from gateway.quota.model import (
     BucketSpec,
@@ -73,6 +74,9 @@ RESTORE = LuaScript(RESTORE_LUA)
 RECOVERY_SECONDS = 0.25
 # A flush marker outlives any retry of its flush.
 FLUSH_MARKER_SECONDS = 2 * 86400
+# A refund's marker outlives any retry of the refund (redis-py's retries come within
+# seconds); refunds are rare, so these keys cost nothing that matters.
+REFUND_MARKER_SECONDS = 60
 PING = encode_command(["PING"])
 # consume.lua's first reply item when the script started after its deadline.
 LATE = -1
@@ -253,6 +257,14 @@ class RedisStore:
         keys = [counter_key(spec, now) for spec in buckets]
         windows = [counted_window(spec) for spec in buckets]
         members = [uuid4().hex if w is Window.ROLLING_24H else "" for w in windows]
+        # redis-py retries a command whose connection broke, though Redis may have run it:
+        # the retry carries the same once key and gets the first run's reply (consume.lua).
+        # The pipelined client never retries a command.
+        once = (
+            [marker_key(keys[0], "once", uuid4().hex)]
+            if self._resp is None and self._deadline_span is not None
+            else []
+        )
         args: list[Arg] = [
             repr(float(now)),
             repr(float(rolling_cutoff(now))),
@@ -263,7 +275,7 @@ class RedisStore:
             last: Arg = member if window is Window.ROLLING_24H else ttl_seconds(window, now)
             args += [-1 if spec.limit is None else spec.limit, _kind(window), last]
         reply = _as_list(
-            await self._call("consume", keys, self._run(CONSUME, keys, args, dated=True))
+            await self._call("consume", keys, self._run(CONSUME, keys + once, args, dated=True))
         )
         if _as_int(reply[0]) == LATE:
             raise self._late(keys, _as_text(reply[1]))
@@ -284,7 +296,11 @@ class RedisStore:
             return
         keys = [key for key, _ in ticket.entries]
         args: list[Arg] = [member or "" for _, member in ticket.entries]
-        await self._call("refund", keys, self._run(REFUND, keys, args))
+        # A retried refund must not take back a second call (refund.lua).
+        marker = marker_key(keys[0], "refund", uuid4().hex)
+        await self._call(
+            "refund", keys, self._run(REFUND, [marker, *keys], [REFUND_MARKER_SECONDS, *args])
+        )
 
     async def peek(self, buckets: Sequence[BucketSpec], now: float) -> tuple[BucketState, ...]:
         if not buckets:

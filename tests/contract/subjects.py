@@ -25,12 +25,21 @@ class Subject(Protocol):
     @property
     def store(self) -> QuotaStore: ...
 
-    async def ttls(self, now: float) -> dict[str, float | None]:
-        """Every key of this app with the seconds it lives after ``now`` (None: forever).
+    async def ttls(self, now: float, *, markers: bool = False) -> dict[str, float | None]:
+        """Every key of this app with the seconds it lives after ``now`` (None: forever);
+        the scripts' retry markers (``MARKER_KINDS``) only when ``markers``.
 
         On Redis the TTL counts from the write, so ``now`` should be the write's ``now``.
         """
         ...
+
+
+# Keys a script writes so that a retried command counts once: not counters, short-lived.
+MARKER_KINDS = (":once:", ":refund:")
+
+
+def is_marker(key: str) -> bool:
+    return any(kind in key for kind in MARKER_KINDS)
 
 
 def spec(
@@ -52,7 +61,7 @@ class MemorySubject:
     def store(self) -> QuotaStore:
         return self.memory
 
-    async def ttls(self, now: float) -> dict[str, float | None]:
+    async def ttls(self, now: float, *, markers: bool = False) -> dict[str, float | None]:
         return {
             key: deadline - now if math.isfinite(deadline) else None
             for key, deadline in self.memory.expiring_keys().items()
@@ -72,11 +81,13 @@ class RedisSubject:
     def store(self) -> QuotaStore:
         return self.redis
 
-    async def ttls(self, now: float) -> dict[str, float | None]:
+    async def ttls(self, now: float, *, markers: bool = False) -> dict[str, float | None]:
         found: dict[str, float | None] = {}
         # The hash tag braces are literal in a SCAN pattern.
         async for raw in self.client.scan_iter(match=f"{PREFIX}:{{{self.app}}}:*", count=1000):
             key = raw.decode() if isinstance(raw, bytes) else str(raw)
+            if is_marker(key) and not markers:
+                continue
             millis = await self.client.pttl(key)
             if millis == -2:
                 continue  # expired between SCAN and PTTL
@@ -84,7 +95,7 @@ class RedisSubject:
         return found
 
     async def drop_keys(self) -> None:
-        keys = list(await self.ttls(0.0))
+        keys = list(await self.ttls(0.0, markers=True))
         if keys:
             await self.client.delete(*keys)
 
@@ -96,6 +107,6 @@ async def keys_without_ttl(subject: Subject) -> list[str]:
     persistent = persistent_keys(subject.app)
     return sorted(
         key
-        for key, ttl in (await subject.ttls(0.0)).items()
+        for key, ttl in (await subject.ttls(0.0, markers=True)).items()
         if ttl is None and key not in persistent
     )

@@ -21,7 +21,7 @@ from gateway.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
-from gateway.support.client_session import SessionOwner
+from gateway.support.client_session import SessionOwner, outbound_session
 
 # RFC 9110 §7.6.1 hop-by-hop fields, plus what the proxy recomputes itself.
 HOP_BY_HOP = frozenset(
@@ -104,9 +104,7 @@ class Upstream(SessionOwner):
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
         # Bytes pass through untouched: the caller decompresses, not the proxy.
-        return aiohttp.ClientSession(
-            connector=connector, auto_decompress=False, timeout=self._timeout
-        )
+        return outbound_session(connector=connector, auto_decompress=False, timeout=self._timeout)
 
     async def forward(
         self,

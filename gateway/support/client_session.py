@@ -7,6 +7,28 @@ in ``__init__``; a call before that is a programming error, said by name.
 from __future__ import annotations
 
 import aiohttp
+from aiohttp.client import DEFAULT_TIMEOUT
+
+
+def outbound_session(
+    *,
+    timeout: aiohttp.ClientTimeout | None = None,
+    connector: aiohttp.BaseConnector | None = None,
+    auto_decompress: bool = True,
+) -> aiohttp.ClientSession:
+    """A client session that keeps no cookies: every outbound session of the gateway.
+
+    aiohttp's default jar keeps what a server sets (LinkedIn sets ``lidc`` and ``bcookie``
+    on API and OAuth answers) and sends it with every later request of the session, whoever
+    the caller: a header the gateway never classified, carried from one caller's call to
+    another's.
+    """
+    return aiohttp.ClientSession(
+        cookie_jar=aiohttp.DummyCookieJar(),
+        timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+        connector=connector,
+        auto_decompress=auto_decompress,
+    )
 
 
 class SessionOwner:
@@ -18,7 +40,7 @@ class SessionOwner:
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
-        return aiohttp.ClientSession(timeout=self._timeout)
+        return outbound_session(timeout=self._timeout)
 
     async def start(self) -> None:
         self._session = self._open()

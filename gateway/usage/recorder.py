@@ -18,12 +18,11 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 
-import aiohttp
-
 from gateway.errors import StoreError
 from gateway.quota.keys import utc_day
 from gateway.quota.model import BucketState
 from gateway.settings.usage_alerts import UsageAlerts
+from gateway.support.client_session import outbound_session
 from gateway.support.logs import Fields
 from gateway.support.metrics import LEARNED_LIMITS, Metrics
 from gateway.support.periodic_flush import flushing
@@ -147,6 +146,6 @@ async def run_usage(
 
 async def usage_tasks(usage: Usage, clock: Callable[[], float]) -> AsyncIterator[None]:
     """``run_usage`` with a client session of its own for the alert webhook."""
-    async with aiohttp.ClientSession() as session:
+    async with outbound_session() as session:
         async for _ in run_usage(usage, clock, session_post(session)):
             yield

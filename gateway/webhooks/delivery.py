@@ -22,6 +22,7 @@ import aiohttp
 
 from gateway.errors import StoreError
 from gateway.settings.model import AppConfig
+from gateway.support.client_session import outbound_session
 from gateway.support.metrics import WEBHOOK_DELIVERIES, Metrics
 from gateway.webhooks.queue import ClaimedNotification, WebhookQueue
 
@@ -72,7 +73,7 @@ class DeliveryWorker:
     async def start(self) -> None:
         if not self._targets:
             return
-        self._session = aiohttp.ClientSession(
+        self._session = outbound_session(
             timeout=aiohttp.ClientTimeout(total=DELIVERY_TIMEOUT_SECONDS)
         )
         self._task = asyncio.create_task(self._run(), name="webhook-delivery")

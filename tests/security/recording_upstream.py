@@ -66,8 +66,10 @@ class RecordingUpstream:
                 writer.write(
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                     b"x-restli-id: urn:li:sponsoredAccount:900\r\n"
-                    # LinkedIn sets cookies of its own domain on API answers too.
+                    # LinkedIn sets cookies of its own domain on API answers too; the
+                    # host-only one is kept by a client jar for whatever host this is.
                     b'Set-Cookie: lidc="b=VB:s=V"; Path=/; Domain=.linkedin.com\r\n'
+                    b'Set-Cookie: bcookie="v=2&caller-one"; Path=/\r\n'
                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
                 )
                 await writer.drain()

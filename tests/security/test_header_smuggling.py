@@ -163,6 +163,23 @@ async def test_cookies_linkedin_sets_do_not_reach_the_client(
     assert headers["x-restli-id"] == "urn:li:sponsoredAccount:900"
 
 
+async def test_cookies_linkedin_sets_never_ride_on_a_later_call_upstream(
+    aiohttp_server: ServerFactory, tmp_path: Path, upstream: RecordingUpstream
+) -> None:
+    # By name, not by address: a client jar ignores cookies of an IP address, as it would
+    # not ignore api.linkedin.com's.
+    named = f"http://localhost:{upstream.port}"
+    path = write_config(tmp_path, gateway_yaml(named, upstream_timeout=2))
+    gw = await aiohttp_server(build_gateway_app(load_settings(path, environ={}), clock=time.time))
+    for token in (member_token(0), member_token(1)):
+        status, _, body = await exchange(gw, head("GET", FINDER, *standard(token=token)))
+        assert status == 200, body
+
+    assert len(upstream.requests) == 2
+    # The second member's call carries nothing the first one's answer set.
+    assert [request.all("cookie") for request in upstream.requests] == [[], []]
+
+
 @pytest.mark.parametrize(
     "spelling", ["X_RestLi_Method: BATCH_DELETE", "Linkedin_Version: 202304", "authorization_: x"]
 )

@@ -12,6 +12,7 @@ whether the call may have reached LinkedIn (and so counted there).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -20,10 +21,12 @@ import aiohttp
 from yarl import URL
 
 from gateway.roles.rules import AD_ACCOUNT, ORGANIZATION
-from gateway.support.client_session import SessionOwner
+from gateway.support.client_session import SessionOwner, read_at_most
 
 PAGE_SIZE = 100
 MAX_PAGES = 5
+# A page of a hundred role assignments is a few kilobytes; more is not a page of roles.
+PAGE_BYTES = 1024 * 1024
 
 FINDERS: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
     ("rest", ORGANIZATION): ("organizationAcls", {"q": "roleAssignee", "state": "APPROVED"}),
@@ -82,7 +85,7 @@ class RoleLookup(SessionOwner):
                     raise LookupFailed(
                         f"{resource} answered {resp.status}", sent=True, status=resp.status
                     )
-                document = await resp.json(content_type=None)
+                document = json.loads(await read_at_most(resp, PAGE_BYTES))
         except aiohttp.ClientConnectorError:
             raise LookupFailed(f"{resource}: upstream refused the connection", sent=False) from None
         except aiohttp.ConnectionTimeoutError:

@@ -1,4 +1,5 @@
-"""The one aiohttp session an outbound client keeps from ``start()`` to ``close()``.
+"""Outbound HTTP: sessions without cookies, answers read within a bound, and the one
+session an outbound client keeps from ``start()`` to ``close()``.
 
 aiohttp wants a session made inside the running loop, so it is opened in ``start()``, not
 in ``__init__``; a call before that is a programming error, said by name.
@@ -29,6 +30,36 @@ def outbound_session(
         connector=connector,
         auto_decompress=auto_decompress,
     )
+
+
+# How much of an answer is read when only its status matters (webhook receivers, the alert
+# webhook): a short answer leaves its connection reusable, a longer one is cut there.
+STATUS_ONLY_BYTES = 64 * 1024
+
+
+class AnswerTooLarge(ValueError):
+    """An answer longer than the gateway reads."""
+
+
+async def read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body, or ``AnswerTooLarge`` as soon as it passes ``limit`` bytes: a server that
+    answers without end never fills memory."""
+    data = bytearray()
+    while chunk := await response.content.read(limit + 1 - len(data)):
+        data += chunk
+        if len(data) > limit:
+            response.close()
+            raise AnswerTooLarge(f"the answer is longer than {limit} bytes")
+    return bytes(data)
+
+
+async def skip_body(response: aiohttp.ClientResponse) -> None:
+    """Read and drop at most ``STATUS_ONLY_BYTES`` of an answer whose status is all that
+    matters; a longer one is not waited for."""
+    try:
+        await read_at_most(response, STATUS_ONLY_BYTES)
+    except AnswerTooLarge:
+        return
 
 
 class SessionOwner:

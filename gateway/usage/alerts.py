@@ -28,6 +28,7 @@ from gateway.errors import StoreError
 from gateway.quota.keys import bucket_key, utc_day
 from gateway.quota.model import BucketState
 from gateway.quota.route_limits import is_member_bucket
+from gateway.support.client_session import skip_body
 from gateway.support.logs import Fields
 from gateway.support.metrics import USAGE_ALERT_POSTS, USAGE_ALERTS, Metrics
 from gateway.usage.ledger import UsageLedger
@@ -208,8 +209,10 @@ def session_post(session: aiohttp.ClientSession) -> Post:
 
     async def post(url: str, payload: dict[str, object]) -> int:
         timeout = aiohttp.ClientTimeout(total=POST_TIMEOUT_SECONDS)
-        async with session.post(url, json=payload, timeout=timeout) as response:
-            await response.read()
+        async with session.post(
+            url, json=payload, timeout=timeout, allow_redirects=False
+        ) as response:
+            await skip_body(response)
             return response.status
 
     return post

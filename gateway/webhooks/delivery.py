@@ -22,7 +22,7 @@ import aiohttp
 
 from gateway.errors import StoreError
 from gateway.settings.model import AppConfig
-from gateway.support.client_session import outbound_session
+from gateway.support.client_session import outbound_session, skip_body
 from gateway.support.metrics import WEBHOOK_DELIVERIES, Metrics
 from gateway.webhooks.queue import ClaimedNotification, WebhookQueue
 
@@ -130,7 +130,7 @@ class DeliveryWorker:
             async with self._session.post(
                 target, data=item.payload, headers=headers, allow_redirects=False
             ) as response:
-                await response.read()
+                await skip_body(response)
                 status: int | None = response.status
         except (aiohttp.ClientError, TimeoutError) as exc:
             status = None

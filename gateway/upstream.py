@@ -21,7 +21,13 @@ from gateway.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
-from gateway.support.client_session import SessionOwner, outbound_session
+from gateway.support.client_session import (
+    AnswerTooLarge,
+    SessionOwner,
+    outbound_session,
+    read_at_most,
+    read_up_to,
+)
 
 # RFC 9110 §7.6.1 hop-by-hop fields, plus what the proxy recomputes itself.
 HOP_BY_HOP = frozenset(
@@ -46,6 +52,8 @@ INSPECTED_STATUSES = frozenset({401, 429})
 # An answer of a declared length up to this is read whole and sent in one write: most of
 # LinkedIn's JSON answers. Longer or unframed answers stream through chunk by chunk.
 WHOLE_ANSWER_BYTES = 64 * 1024
+# The most a member look-up's answer (``call``) may hold: a profile is a few kilobytes.
+CALL_ANSWER_BYTES = 1024 * 1024
 # Statuses that carry no body, whatever their headers say (RFC 9110 §6.4.1).
 BODILESS_STATUSES = frozenset({204, 304})
 # Headers only the gateway may set on a request it forwards.
@@ -151,17 +159,23 @@ class Upstream(SessionOwner):
                 response.headers.extend(headers)
                 if upstream.content_length is not None:
                     response.content_length = upstream.content_length
+                first = b""
                 if upstream.status in INSPECTED_STATUSES and inspect_answer is not None:
-                    # LinkedIn's 401 and 429 bodies are a few hundred bytes of JSON.
-                    data = await upstream.content.read(64 * 1024)
-                    await inspect_answer(upstream.status, data)
-                    response.content_length = len(data)
-                    await response.prepare(request)
-                    await response.write(data)
-                    await response.write_eof()
-                    return response
+                    # LinkedIn's 401 and 429 bodies are a few hundred bytes of JSON, sent
+                    # unframed (chunked) at times: read whole, however it is split.
+                    first = await read_up_to(upstream, WHOLE_ANSWER_BYTES)
+                    if upstream.content.at_eof():
+                        await inspect_answer(upstream.status, first)
+                        response.content_length = len(first)
+                        await response.prepare(request)
+                        await response.write(first)
+                        await response.write_eof()
+                        return response
+                    # Longer than any error body of LinkedIn's: passed on as it is.
                 await response.prepare(request)
                 try:
+                    if first:
+                        await response.write(first)
                     async with asyncio.timeout_at(deadline):
                         async for chunk in upstream.content.iter_chunked(64 * 1024):
                             await response.write(chunk)
@@ -185,7 +199,11 @@ class Upstream(SessionOwner):
             async with session.request(
                 method, self.base_url + path, headers=sent, allow_redirects=False
             ) as upstream:
-                return upstream.status, await upstream.content.read(1024 * 1024)
+                return upstream.status, await read_at_most(upstream, CALL_ANSWER_BYTES)
+        except AnswerTooLarge:
+            raise UpstreamUnreachable(
+                f"upstream {self.host} answered more than {CALL_ANSWER_BYTES} bytes", sent=True
+            ) from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise _upstream_error(self.host, exc) from None
 

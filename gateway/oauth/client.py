@@ -24,7 +24,7 @@ from authlib.oauth2.rfc6749.parameters import (  # type: ignore[import-untyped]
 )
 
 from gateway.oauth.scopes import parse_scopes
-from gateway.support.client_session import SessionOwner
+from gateway.support.client_session import AnswerTooLarge, SessionOwner, read_at_most
 
 FORM = "application/x-www-form-urlencoded"
 MAX_ANSWER_BYTES = 256 * 1024
@@ -167,8 +167,12 @@ class LinkedInOAuth(SessionOwner):
             async with session.request(
                 method, url, data=body, headers=headers, allow_redirects=False
             ) as resp:
-                raw = await resp.content.read(MAX_ANSWER_BYTES)
+                raw = await read_at_most(resp, MAX_ANSWER_BYTES)
                 status = resp.status
+        except AnswerTooLarge:
+            raise OAuthUnavailable(
+                f"{endpoint} answered more than {MAX_ANSWER_BYTES} bytes"
+            ) from None
         except TimeoutError:
             raise OAuthUnavailable(f"{endpoint} did not answer in time") from None
         except aiohttp.ClientError as exc:

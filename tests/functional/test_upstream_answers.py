@@ -17,7 +17,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from gateway.app import build_gateway_app
+from gateway.runtime import RUNTIME
 from gateway.settings.loader import load_settings
+from gateway.support.metrics import LEARNED_LIMITS
 from gateway.upstream import WHOLE_ANSWER_BYTES
 from tests.functional.gateway_harness import gateway_yaml, member_token, write_config
 
@@ -43,6 +45,25 @@ async def chunked(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     for part in (b'{"a":', b"1}"):
         await response.write(part)
+    await response.write_eof()
+    return response
+
+
+# LinkedIn's quota 429, unframed and split mid-JSON, the second part a moment later.
+THROTTLE = (
+    b'{"status":429,"serviceErrorCode":101,"code":"TOO_MANY_REQUESTS",'
+    b'"message":"Resource level throttle APPLICATION DAY limit for calls to this resource '
+    b'is reached."}'
+)
+
+
+async def throttled(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(status=429, headers={"Content-Type": "application/json"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    await response.write(THROTTLE[:40])
+    await asyncio.sleep(0.05)
+    await response.write(THROTTLE[40:])
     await response.write_eof()
     return response
 
@@ -77,6 +98,7 @@ async def gateway(
     upstream.router.add_get("/rest/posts/large", large)
     upstream.router.add_get("/rest/posts/chunked", chunked)
     upstream.router.add_get("/rest/posts/held", held)
+    upstream.router.add_get("/rest/posts/throttled", throttled)
     upstream[RELEASE] = release
     backend = await aiohttp_server(upstream)
     config = write_config(tmp_path, gateway_yaml(str(backend.make_url("")).rstrip("/")))
@@ -131,3 +153,21 @@ async def test_an_answer_longer_than_the_whole_bound_streams_before_the_upstream
         assert resp.status == 200
         assert resp.headers["Content-Length"] == str(2 * len(HELD_HALF))
         assert first + rest == HELD_HALF * 2
+
+
+async def test_a_429_split_across_reads_reaches_the_caller_whole_and_is_learned_from(
+    gateway: TestServer,
+) -> None:
+    # One read returns what has arrived, not the whole body: a single read passed on the
+    # first 40 bytes and cut the rest.
+    headers = {"Authorization": f"Bearer {member_token(0)}", "LinkedIn-Version": "202505"}
+    async with (
+        aiohttp.ClientSession(auto_decompress=False) as session,
+        session.get(gateway.make_url("/rest/posts/throttled"), headers=headers) as resp,
+    ):
+        assert resp.status == 429
+        assert await resp.read() == THROTTLE
+    learned = gateway.app[RUNTIME].metrics.value(
+        LEARNED_LIMITS, app="social", counter="APPLICATION"
+    )
+    assert learned == 1

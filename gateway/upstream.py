@@ -26,8 +26,8 @@ from gateway.support.client_session import (
     SessionOwner,
     outbound_session,
     read_at_most,
-    read_up_to,
 )
+from gateway.support.streams import read_up_to
 
 # RFC 9110 §7.6.1 hop-by-hop fields, plus what the proxy recomputes itself.
 HOP_BY_HOP = frozenset(
@@ -163,7 +163,7 @@ class Upstream(SessionOwner):
                 if upstream.status in INSPECTED_STATUSES and inspect_answer is not None:
                     # LinkedIn's 401 and 429 bodies are a few hundred bytes of JSON, sent
                     # unframed (chunked) at times: read whole, however it is split.
-                    first = await read_up_to(upstream, WHOLE_ANSWER_BYTES)
+                    first = await read_up_to(upstream.content, WHOLE_ANSWER_BYTES)
                     if upstream.content.at_eof():
                         await inspect_answer(upstream.status, first)
                         response.content_length = len(first)

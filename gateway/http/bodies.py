@@ -7,17 +7,13 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from gateway.errors import BadRequest
+from gateway.support.streams import read_up_to
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
     """The whole body; 413 ``body_too_large`` past ``limit`` bytes."""
     _check_length(request, limit)
-    data = await request.content.read(limit + 1)
-    while len(data) <= limit:
-        more = await request.content.read(limit + 1 - len(data))
-        if not more:
-            break
-        data += more
+    data = await read_up_to(request.content, limit + 1)
     if len(data) > limit:
         raise _too_large(limit)
     return data

@@ -10,6 +10,8 @@ from __future__ import annotations
 import aiohttp
 from aiohttp.client import DEFAULT_TIMEOUT
 
+from gateway.support.streams import read_up_to
+
 
 def outbound_session(
     *,
@@ -41,19 +43,10 @@ class AnswerTooLarge(ValueError):
     """An answer longer than the gateway reads."""
 
 
-async def read_up_to(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    """The body's first ``limit`` bytes, or all of it when shorter, however the server
-    split it (one ``read`` returns what has arrived so far, not the whole body)."""
-    data = bytearray()
-    while len(data) < limit and (chunk := await response.content.read(limit - len(data))):
-        data += chunk
-    return bytes(data)
-
-
 async def read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes:
     """The whole body, or ``AnswerTooLarge`` as soon as it passes ``limit`` bytes: a server
     that answers without end never fills memory."""
-    data = await read_up_to(response, limit + 1)
+    data = await read_up_to(response.content, limit + 1)
     if len(data) > limit:
         response.close()
         raise AnswerTooLarge(f"the answer is longer than {limit} bytes")

@@ -51,7 +51,7 @@ from gateway.roles.enforce import RoleCheck, wants_body
 from gateway.runtime import RUNTIME, Runtime
 from gateway.settings.model import AppConfig
 from gateway.support import metrics
-from gateway.support.logs import Fields
+from gateway.support.logs import Fields, log_access
 from gateway.tokens.chain import Resolved
 from gateway.tokens.identity import Identity
 from gateway.tokens.model import TokenInfo
@@ -467,7 +467,8 @@ def _record(
     )
     if access_log.isEnabledFor(logging.INFO):
         # The path only: a query could carry anything, and a log must never hold a credential.
-        access_log.info(
+        log_access(
+            access_log,
             Fields(
                 method=request.method,
                 path=_log_path(request),
@@ -479,7 +480,7 @@ def _record(
                 duration_ms=f"{elapsed * 1000:.1f}",
                 request_id=request_id(request),
                 li_uuid=sane(response.headers.get(UPSTREAM_HEADER)) or "-",
-            )
+            ),
         )
 
 

@@ -83,10 +83,10 @@ class Charging:
         shadow = is_shadow(self.apps.get(app))
         key = tuple(buckets)
         if made is Made.BEFORE and not shadow:
-            remembered = self.refusals.refused(key, now)
+            remembered = self.refusals.refusal(key, now)
             if remembered is not None:
                 self.metrics.inc(QUOTA_REMEMBERED_REFUSALS)
-                raise GatewayError(quota_refusal(remembered, now))
+                raise GatewayError(remembered)
         started = time.perf_counter()
         try:
             specs = counting_specs(buckets) if shadow else buckets

@@ -12,10 +12,16 @@ Only a refund frees a slot before ``reset_at``. A replica forgets every refusal 
 when it refunds a call; a refund on another replica is seen at most ``seconds`` later, the one
 case in which a call is refused that the store would admit. Nothing is ever admitted from
 memory. ``seconds`` 0 turns the memory off.
+
+The 429 itself is remembered too: it depends on the moment only through the whole seconds
+left until each bucket resets, so it is rebuilt only when one of those changes.
 """
 
 from __future__ import annotations
 
+from gateway.errors import Refusal
+from gateway.quota.buckets import quota_refusal
+from gateway.quota.headers import seconds_until
 from gateway.quota.model import BucketSpec, QuotaOutcome
 
 # Bounds the memory a flood of distinct refused callers can take; the oldest entry goes first.
@@ -30,16 +36,25 @@ class RefusalCache:
     def __init__(self, seconds: float, max_entries: int = MAX_ENTRIES) -> None:
         self.seconds = seconds
         self._max_entries = max_entries
-        self._refusals: dict[Buckets, tuple[float, QuotaOutcome]] = {}
+        self._refusals: dict[Buckets, _Entry] = {}
 
     def refused(self, buckets: Buckets, now: float) -> QuotaOutcome | None:
         """The refused outcome still standing for exactly these buckets, or None."""
+        entry = self._standing(buckets, now)
+        return None if entry is None else entry.outcome
+
+    def refusal(self, buckets: Buckets, now: float) -> Refusal | None:
+        """The 429 of the refusal still standing for exactly these buckets, or None: the
+        same as ``quota_refusal`` of it at ``now``."""
+        entry = self._standing(buckets, now)
+        return None if entry is None else entry.refusal(now)
+
+    def _standing(self, buckets: Buckets, now: float) -> _Entry | None:
         entry = self._refusals.get(buckets)
         if entry is None:
             return None
-        until, outcome = entry
-        if now < until:
-            return outcome
+        if now < entry.until:
+            return entry
         del self._refusals[buckets]
         return None
 
@@ -56,7 +71,7 @@ class RefusalCache:
             return
         if buckets not in self._refusals and len(self._refusals) >= self._max_entries:
             self._make_room(now)
-        self._refusals[buckets] = (until, outcome)
+        self._refusals[buckets] = _Entry(until, outcome)
 
     def forget(self) -> None:
         """A slot was given back: no remembered refusal may stand any longer."""
@@ -66,6 +81,25 @@ class RefusalCache:
         return len(self._refusals)
 
     def _make_room(self, now: float) -> None:
-        self._refusals = {key: entry for key, entry in self._refusals.items() if entry[0] > now}
+        self._refusals = {key: entry for key, entry in self._refusals.items() if entry.until > now}
         while len(self._refusals) >= self._max_entries:
             del self._refusals[next(iter(self._refusals))]
+
+
+class _Entry:
+    """One remembered refusal, and its 429 for the seconds-to-reset it was last built at."""
+
+    __slots__ = ("_built", "_seconds", "outcome", "until")
+
+    def __init__(self, until: float, outcome: QuotaOutcome) -> None:
+        self.until = until
+        self.outcome = outcome
+        self._seconds: tuple[int, ...] = ()
+        self._built: Refusal | None = None
+
+    def refusal(self, now: float) -> Refusal:
+        seconds = tuple(seconds_until(state.reset_at, now) for state in self.outcome.states)
+        if self._built is None or seconds != self._seconds:
+            self._built = quota_refusal(self.outcome, now)
+            self._seconds = seconds
+        return self._built

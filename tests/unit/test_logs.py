@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from aiohttp.http_exceptions import BadStatusLine, LineTooLong
 
+from gateway.support import logs
 from gateway.support.logs import (
     AccessFormatter,
     BatchedStreamHandler,
@@ -15,6 +16,7 @@ from gateway.support.logs import (
     JsonFormatter,
     ParserErrorFilter,
     formatter_for,
+    log_access,
 )
 
 
@@ -28,8 +30,10 @@ def record(
 
 
 def iso_utc(created: float) -> str:
-    return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
+    return (
+        datetime.fromtimestamp(created, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
     )
 
 
@@ -41,9 +45,7 @@ def test_text_lines_start_with_the_utc_time_in_iso_8601() -> None:
     for created in CREATED:
         line = fast.format(record("method=GET", created=created))
         assert line == f"{iso_utc(created)} INFO gateway.access method=GET"
-    assert fast.format(record("x", created=1_800_000_000.5)).startswith(
-        "2027-01-15T08:00:00.500Z "
-    )
+    assert fast.format(record("x", created=1_800_000_000.5)).startswith("2027-01-15T08:00:00.500Z ")
 
 
 def test_json_lines_carry_the_utc_time_and_the_access_fields() -> None:
@@ -116,3 +118,80 @@ def test_lines_are_written_in_batches_and_warnings_at_once() -> None:
     handler.handle(record("five"))
     handler.flush()
     assert stream.getvalue().endswith("trouble\nfive\n")
+
+
+@pytest.mark.parametrize("formatter", [AccessFormatter(), JsonFormatter()])
+@pytest.mark.parametrize("created", CREATED)
+def test_an_access_line_made_directly_is_the_line_of_its_record(
+    formatter: AccessFormatter | JsonFormatter, created: float
+) -> None:
+    fields = Fields(method="GET", path="/rest/posts", status=429, duration_ms="0.4")
+    direct = formatter.access_line("gateway.access", fields, created)
+    assert direct == formatter.format(record(fields, created=created))
+
+
+class Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def serve_logging(monkeypatch: pytest.MonkeyPatch) -> tuple[BatchedStreamHandler, io.StringIO]:
+    """Serve's handler as ``configure`` installs it; ``on_root`` puts it on the root logger."""
+    stream = io.StringIO()
+    handler = BatchedStreamHandler(stream, batch_lines=1)
+    handler.setFormatter(AccessFormatter())
+    monkeypatch.setattr(logging.getLogger(), "level", logging.INFO)
+    monkeypatch.setattr(logs, "_serve_handler", handler)
+    return handler, stream
+
+
+def on_root(monkeypatch: pytest.MonkeyPatch, *handlers: logging.Handler) -> None:
+    # In the test's body: pytest adds its own capturing handlers after fixtures ran.
+    monkeypatch.setattr(logging.getLogger(), "handlers", list(handlers))
+
+
+def test_access_lines_reach_serves_handler_as_logging_would_write_them(
+    serve_logging: tuple[BatchedStreamHandler, io.StringIO], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler, stream = serve_logging
+    access = logging.getLogger("gateway.access")
+    on_root(monkeypatch, handler)
+    assert handler.sole_reader_of(access)
+    log_access(access, Fields(method="GET", status=200))
+    line = stream.getvalue()
+    assert line.endswith(" INFO gateway.access method=GET status=200\n")
+    assert line.count("\n") == 1
+
+
+def test_another_reader_still_gets_the_record(
+    serve_logging: tuple[BatchedStreamHandler, io.StringIO], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler, stream = serve_logging
+    access = logging.getLogger("gateway.access")
+    other = Collect()
+    on_root(monkeypatch, handler, other)
+    assert not handler.sole_reader_of(access)
+    log_access(access, Fields(method="GET", status=200))
+    assert [str(rec.msg) for rec in other.records] == ["method=GET status=200"]
+    assert stream.getvalue().endswith("method=GET status=200\n")
+
+
+def test_a_filter_on_the_way_still_sees_the_record(
+    serve_logging: tuple[BatchedStreamHandler, io.StringIO], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler, stream = serve_logging
+    access = logging.getLogger("gateway.access")
+    on_root(monkeypatch, handler)
+    monkeypatch.setattr(access, "filters", [lambda rec: False])
+    assert not handler.sole_reader_of(access)
+    log_access(access, Fields(method="GET", status=200))
+    assert stream.getvalue() == ""
+    monkeypatch.setattr(access, "filters", [])
+    monkeypatch.setattr(handler, "filters", [lambda rec: False])
+    log_access(access, Fields(method="GET", status=200))
+    assert stream.getvalue() == ""

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from gateway.errors import GatewayError
+from gateway.quota.buckets import quota_refusal
 from gateway.quota.charging import Charging
 from gateway.quota.keys import bucket_key, next_utc_midnight
 from gateway.quota.memory import MemoryStore
@@ -170,3 +171,23 @@ async def test_with_zero_seconds_every_call_reaches_the_store() -> None:
     assert statuses == [200, 200, 429, 429, 429, 429]
     assert store.consumes == 6
     assert metrics.value(QUOTA_REMEMBERED_REFUSALS) == 0
+
+
+@pytest.mark.parametrize("later", [0.0, 0.3, 0.999, 1.0, 1.5, 59.25])
+def test_the_remembered_429_is_the_one_quota_refusal_builds_at_that_moment(later: float) -> None:
+    cache = RefusalCache(120.0)
+    outcome = refused(reset_at=NOW + 90.5)
+    cache.remember(BUCKETS, outcome, NOW)
+    assert cache.refusal(BUCKETS, NOW) == quota_refusal(outcome, NOW)
+    # Asked again later, the headers count the seconds left from then, not from the first.
+    assert cache.refusal(BUCKETS, NOW + later) == quota_refusal(outcome, NOW + later)
+
+
+def test_the_remembered_429_is_gone_with_its_refusal() -> None:
+    cache = RefusalCache(1.0)
+    cache.remember(BUCKETS, refused(), NOW)
+    assert cache.refusal(BUCKETS, NOW + 0.5) is not None
+    assert cache.refusal(BUCKETS, NOW + 1.0) is None
+    cache.remember(BUCKETS, refused(), NOW)
+    cache.forget()
+    assert cache.refusal(BUCKETS, NOW) is None

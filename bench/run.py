@@ -47,6 +47,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from call_profile import Profile, profile, render
 from servers import (
     REPO,
     BenchError,
@@ -434,6 +435,7 @@ def run(args: argparse.Namespace) -> int:
             for number in range(1, args.rounds + 1):
                 rounds.append([measure(target, args) for target in targets])
                 print(f"measured round {number} of {args.rounds}", file=sys.stderr, flush=True)
+            profiles = profile_targets(targets, args) if args.profile else []
         except (BenchError, WrkError) as exc:
             print(f"bench: {exc}", file=sys.stderr)
             return 1
@@ -441,6 +443,12 @@ def run(args: argparse.Namespace) -> int:
             servers.stop_all()
     result = summary(rounds, args.workers)
     table = render_table(result, args)
+    if profiles:
+        result["profiles"] = [asdict(found) for found in profiles]
+        table += (
+            "\n\nWhere a call's CPU goes (py-spy, "
+            f"{args.seconds:g} s each; every sample given to one step):\n\n{render(profiles)}"
+        )
     if args.json:
         # The table for people on stderr, the numbers for programs on stdout.
         print(table, file=sys.stderr)
@@ -448,6 +456,29 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(table)
     return 0
+
+
+# The calls whose CPU ``--profile`` splits into the request path's steps.
+PROFILED = (REDIS, REFUSING)
+
+
+def profile_targets(targets: Sequence[Target], args: argparse.Namespace) -> list[Profile]:
+    """py-spy on the Redis gateway forwarding, then refusing, each under wrk."""
+    found = []
+    for target in targets:
+        if target.name in PROFILED:
+            found.append(
+                profile(
+                    target.name,
+                    target.server.process.pid,
+                    target.url + PATH,
+                    headers_for(target.token),
+                    args.seconds,
+                    args.connections,
+                )
+            )
+            print(f"profiled {target.name}", file=sys.stderr, flush=True)
+    return found
 
 
 def settings_of(args: argparse.Namespace) -> dict[str, Any]:
@@ -461,6 +492,7 @@ def settings_of(args: argparse.Namespace) -> dict[str, Any]:
         "workers": args.workers,
         "cpus": os.cpu_count(),
         "gateway_log_level": args.gateway_log_level,
+        "profile": args.profile,
     }
 
 
@@ -489,6 +521,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--json",
         action="store_true",
         help="print the results as JSON on stdout (the table goes to stderr)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="after the rounds, split the CPU of a forwarded and of a refused call into the "
+        "request path's steps with py-spy (pip install py-spy)",
     )
     parser.add_argument(
         "--gateway-log-level",

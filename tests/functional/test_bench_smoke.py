@@ -55,7 +55,7 @@ def run_script(script: Path, redis_url: str, *args: str) -> subprocess.Completed
 @pytest.mark.timeout(110)
 def test_bench_measures_every_target_and_exits_by_itself(redis_url: str) -> None:
     done = run_script(BENCH, redis_url, "--seconds", "1", "--warmup", "0",
-                      "--connections", "4", "--rounds", "1")  # fmt: skip
+                      "--connections", "4", "--rounds", "1", "--profile")  # fmt: skip
 
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
@@ -78,6 +78,18 @@ def test_bench_measures_every_target_and_exits_by_itself(redis_url: str) -> None
     table_lines = done.stderr.splitlines()
     for target in names:
         assert any(line.startswith(target + " ") for line in table_lines), done.stderr
+    # --profile: py-spy's samples of a forwarded and of a refused call, split into steps.
+    profiles = {found["target"]: found for found in result["profiles"]}
+    assert set(profiles) == {"gateway, Redis", "gateway, Redis, 429 over quota"}
+    forwarded, refused = profiles["gateway, Redis"], profiles["gateway, Redis, 429 over quota"]
+    for found in (forwarded, refused):
+        assert found["cpu_us_per_request"] > 0
+        assert sum(found["samples"].values()) > 0
+    client = "upstream client (aiohttp): send the call, read the answer"
+    assert forwarded["samples"][client] > 0
+    # A refusal never reaches the upstream: no sample of it is in the upstream client.
+    assert refused["samples"][client] == 0
+    assert "| CPU per call, from /proc |" in done.stderr
 
 
 @pytest.mark.slow

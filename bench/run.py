@@ -112,6 +112,12 @@ class Goal:
     def met(self, value: float) -> bool:
         return value >= self.target if self.at_least else value <= self.target
 
+    def shortfall(self, value: float) -> float:
+        """How far ``value`` misses the target, as a fraction of it; 0 when met."""
+        if self.met(value) or not self.target:
+            return 0.0
+        return 1 - value / self.target if self.at_least else value / self.target - 1
+
 
 def workers_target(workers: int) -> str:
     return f"gateway, Redis, {workers} workers"
@@ -372,6 +378,7 @@ def summary(rounds: list[list[Row]], workers: int) -> dict[str, Any]:
                 "target": goal.target if goal.target else None,
                 "at_least": goal.at_least,
                 "met": goal.met(value) if goal.target else None,
+                "shortfall": goal.shortfall(value) if goal.target else None,
             }
         )
     return {"rows": [asdict(row) for row in rows], "ratios": ratios}
@@ -399,9 +406,8 @@ def render_table(result: dict[str, Any], args: argparse.Namespace) -> str:
         verdict = ""
         if ratio["target"] is not None:
             sign = ">=" if ratio["at_least"] else "<="
-            verdict = (
-                f" (target {sign} {ratio['target']:.2f}: {'met' if ratio['met'] else 'NOT met'})"
-            )
+            state = "met" if ratio["met"] else f"NOT met, short by {100 * ratio['shortfall']:.0f} %"
+            verdict = f" (target {sign} {ratio['target']:.2f}: {state})"
         lines.append(f"{ratio['name']}: {ratio['value']:.2f}{verdict}; rounds: {rounds}")
     return "\n".join(lines)
 

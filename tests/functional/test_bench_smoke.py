@@ -73,6 +73,17 @@ def test_bench_measures_every_target_and_exits_by_itself(redis_url: str) -> None
     ratios = {ratio["name"]: ratio for ratio in result["ratios"]}
     headline = ratios["gateway on Redis / pass-through, requests/s"]
     assert headline["value"] > 0 and headline["target"] == 0.8
+    # A missed target says by how much: the fraction of the target still to go.
+    for ratio in ratios.values():
+        if ratio["met"] is False:
+            assert ratio["shortfall"] == pytest.approx(
+                1 - ratio["value"] / ratio["target"]
+                if ratio["at_least"]
+                else ratio["value"] / ratio["target"] - 1
+            )
+            assert f"NOT met, short by {100 * ratio['shortfall']:.0f} %" in done.stderr
+        elif ratio["met"]:
+            assert ratio["shortfall"] == 0
     assert "429 refusals / pass-through, requests/s" in ratios
     assert "pipelined client / redis-py+hiredis, requests/s" in ratios
     table_lines = done.stderr.splitlines()

@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
@@ -139,15 +140,23 @@ class Collect(logging.Handler):
         self.records.append(record)
 
 
+@dataclass
+class ServeLogging:
+    handler: BatchedStreamHandler
+    stream: io.StringIO
+    access: logging.Logger
+
+
 @pytest.fixture
-def serve_logging(monkeypatch: pytest.MonkeyPatch) -> tuple[BatchedStreamHandler, io.StringIO]:
-    """Serve's handler as ``configure`` installs it; ``on_root`` puts it on the root logger."""
+def serve(monkeypatch: pytest.MonkeyPatch) -> ServeLogging:
+    """Serve's handler as ``configure`` installs it (``on_root`` puts it on the root logger),
+    and the access logger."""
     stream = io.StringIO()
     handler = BatchedStreamHandler(stream, batch_lines=1)
     handler.setFormatter(AccessFormatter())
     monkeypatch.setattr(logging.getLogger(), "level", logging.INFO)
     monkeypatch.setattr(logs, "_serve_handler", handler)
-    return handler, stream
+    return ServeLogging(handler, stream, logging.getLogger("gateway.access"))
 
 
 def on_root(monkeypatch: pytest.MonkeyPatch, *handlers: logging.Handler) -> None:
@@ -155,43 +164,40 @@ def on_root(monkeypatch: pytest.MonkeyPatch, *handlers: logging.Handler) -> None
     monkeypatch.setattr(logging.getLogger(), "handlers", list(handlers))
 
 
+ACCESS = Fields(method="GET", status=200)
+
+
 def test_access_lines_reach_serves_handler_as_logging_would_write_them(
-    serve_logging: tuple[BatchedStreamHandler, io.StringIO], monkeypatch: pytest.MonkeyPatch
+    serve: ServeLogging, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    handler, stream = serve_logging
-    access = logging.getLogger("gateway.access")
-    on_root(monkeypatch, handler)
-    assert handler.sole_reader_of(access)
-    log_access(access, Fields(method="GET", status=200))
-    line = stream.getvalue()
+    on_root(monkeypatch, serve.handler)
+    assert serve.handler.sole_reader_of(serve.access)
+    log_access(serve.access, ACCESS)
+    line = serve.stream.getvalue()
     assert line.endswith(" INFO gateway.access method=GET status=200\n")
     assert line.count("\n") == 1
 
 
 def test_another_reader_still_gets_the_record(
-    serve_logging: tuple[BatchedStreamHandler, io.StringIO], monkeypatch: pytest.MonkeyPatch
+    serve: ServeLogging, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    handler, stream = serve_logging
-    access = logging.getLogger("gateway.access")
     other = Collect()
-    on_root(monkeypatch, handler, other)
-    assert not handler.sole_reader_of(access)
-    log_access(access, Fields(method="GET", status=200))
+    on_root(monkeypatch, serve.handler, other)
+    assert not serve.handler.sole_reader_of(serve.access)
+    log_access(serve.access, ACCESS)
     assert [str(rec.msg) for rec in other.records] == ["method=GET status=200"]
-    assert stream.getvalue().endswith("method=GET status=200\n")
+    assert serve.stream.getvalue().endswith("method=GET status=200\n")
 
 
 def test_a_filter_on_the_way_still_sees_the_record(
-    serve_logging: tuple[BatchedStreamHandler, io.StringIO], monkeypatch: pytest.MonkeyPatch
+    serve: ServeLogging, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    handler, stream = serve_logging
-    access = logging.getLogger("gateway.access")
-    on_root(monkeypatch, handler)
-    monkeypatch.setattr(access, "filters", [lambda rec: False])
-    assert not handler.sole_reader_of(access)
-    log_access(access, Fields(method="GET", status=200))
-    assert stream.getvalue() == ""
-    monkeypatch.setattr(access, "filters", [])
-    monkeypatch.setattr(handler, "filters", [lambda rec: False])
-    log_access(access, Fields(method="GET", status=200))
-    assert stream.getvalue() == ""
+    on_root(monkeypatch, serve.handler)
+    monkeypatch.setattr(serve.access, "filters", [lambda rec: False])
+    assert not serve.handler.sole_reader_of(serve.access)
+    log_access(serve.access, ACCESS)
+    assert serve.stream.getvalue() == ""
+    monkeypatch.setattr(serve.access, "filters", [])
+    monkeypatch.setattr(serve.handler, "filters", [lambda rec: False])
+    log_access(serve.access, ACCESS)
+    assert serve.stream.getvalue() == ""

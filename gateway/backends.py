@@ -9,7 +9,6 @@ process. No other module asks which kind of store it was given.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis.asyncio
@@ -30,24 +29,18 @@ from gateway.usage.ledger import MemoryUsageLedger, RedisUsageLedger, UsageLedge
 from gateway.webhooks.queue import MemoryWebhookQueue, RedisWebhookQueue, WebhookQueue
 
 
-def _undated() -> str:
-    return ""
-
-
 @dataclass(frozen=True)
 class Backends:
     """The quota store, and ``redis``: its client when it is Redis, else None."""
 
     store: QuotaStore
     redis: redis.asyncio.Redis | None = None
-    # How the store dates its scripts, for the features whose scripts must give up alike.
-    script_deadline: Callable[[], str] = _undated
 
     @classmethod
     def of(cls, store: QuotaStore) -> Backends:
         """The backends that go with ``store`` (opened here or handed in by a test)."""
         if isinstance(store, RedisStore):
-            return cls(store, store.client, store.script_deadline)
+            return cls(store, store.client)
         return cls(store)
 
     @classmethod
@@ -62,9 +55,10 @@ class Backends:
             self.store.fallback = LocalFallback(replicas)
 
     def ad_account_ledger(self) -> AdAccountLedger:
-        if self.redis is None:
+        if not isinstance(self.store, RedisStore):
             return MemoryLedger()
-        return RedisLedger(self.redis, deadline=self.script_deadline)
+        # Dated as the store dates its scripts: claims and consumes on one client give up alike.
+        return RedisLedger(self.store.client, deadline=self.store.script_deadline)
 
     def webhook_queue(self) -> WebhookQueue:
         return MemoryWebhookQueue() if self.redis is None else RedisWebhookQueue(self.redis)

@@ -307,17 +307,17 @@ class _Loader:
         workers = self._workers(raw["workers"])
         unmatched = self._enum(UnmatchedRoutes, raw["unmatched_routes"], "unmatched_routes")
         on_store_error = self._enum(OnStoreError, raw["on_store_error"], "on_store_error")
-        replicas = self._positive(raw["replicas"], "replicas", integer=True)
-        connect_timeout = self._positive(
-            raw["upstream_connect_timeout"], "upstream_connect_timeout"
-        )
-        timeout = self._positive(raw["upstream_timeout"], "upstream_timeout")
-        max_body = self._positive(raw["max_body_bytes"], "max_body_bytes", integer=True)
+        replicas = self._number(raw["replicas"], "replicas", integer=True)
+        connect_timeout = self._number(raw["upstream_connect_timeout"], "upstream_connect_timeout")
+        timeout = self._number(raw["upstream_timeout"], "upstream_timeout")
+        max_body = self._number(raw["max_body_bytes"], "max_body_bytes", integer=True)
         on_expiry = self._enum(
             OnDevelopmentExpiry, raw["on_development_expiry"], "on_development_expiry"
         )
-        role_cache = self._positive(raw["role_cache_seconds"], "role_cache_seconds")
-        refusal_cache = self._non_negative(raw["refusal_cache_seconds"], "refusal_cache_seconds")
+        role_cache = self._number(raw["role_cache_seconds"], "role_cache_seconds")
+        refusal_cache = self._number(
+            raw["refusal_cache_seconds"], "refusal_cache_seconds", zero=True
+        )
         log_format = self._enum(LogFormat, raw["log_format"], "log_format")
         apps = {name: app for name, app in self._apps(raw["apps"], catalog, listen)}
         tokens = self._tokens(raw["tokens"], apps, catalog)
@@ -414,16 +414,21 @@ class _Loader:
         self.fail(path, f"must be one of {', '.join(names)}, not {value!r}")
         return None
 
-    def _non_negative(self, value: object, path: str) -> float | None:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-            self.fail(path, "must be a number, 0 or more")
-            return None
-        return float(value)
-
-    def _positive(self, value: object, path: str, *, integer: bool = False) -> float | None:
+    def _number(
+        self, value: object, path: str, *, integer: bool = False, zero: bool = False
+    ) -> float | None:
+        """``value`` as a number above 0 (0 too with ``zero``), whole with ``integer``. The
+        comparisons are written so that NaN fails them: YAML's ``.nan`` is a float."""
+        kind = "integer" if integer else "number"
         ok_type = int if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, ok_type) or value <= 0:
-            self.fail(path, f"must be a positive {'integer' if integer else 'number'}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, ok_type)
+            or not (value >= 0 if zero else value > 0)
+        ):
+            self.fail(
+                path, f"must be a {kind}, 0 or more" if zero else f"must be a positive {kind}"
+            )
             return None
         return float(value)
 

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from aiohttp import web
 
-from gateway.errors import REASON_HEADER, Refusal
+from gateway.errors import Refusal
 
 
 @lru_cache(maxsize=1024)
@@ -25,9 +25,8 @@ def _body(status: int, service_error_code: int | None, code: str, message: str) 
 def refusal_response(
     refusal: Refusal, extra_headers: Mapping[str, str] | None = None
 ) -> web.Response:
-    headers = dict(extra_headers) if extra_headers else {}
-    headers.update(refusal.headers)
-    headers[REASON_HEADER] = refusal.reason
-    headers["Content-Type"] = "application/json"
+    headers = refusal.all_headers()
+    if extra_headers:
+        headers = {**extra_headers, **headers}
     body = _body(refusal.status, refusal.service_error_code, refusal.code, refusal.message)
     return web.Response(status=refusal.status, body=body, headers=headers)

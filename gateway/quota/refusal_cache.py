@@ -38,23 +38,14 @@ class RefusalCache:
         self._max_entries = max_entries
         self._refusals: dict[Buckets, _Entry] = {}
 
-    def refused(self, buckets: Buckets, now: float) -> QuotaOutcome | None:
-        """The refused outcome still standing for exactly these buckets, or None."""
-        entry = self._standing(buckets, now)
-        return None if entry is None else entry.outcome
-
     def refusal(self, buckets: Buckets, now: float) -> Refusal | None:
         """The 429 of the refusal still standing for exactly these buckets, or None: the
         same as ``quota_refusal`` of it at ``now``."""
-        entry = self._standing(buckets, now)
-        return None if entry is None else entry.refusal(now)
-
-    def _standing(self, buckets: Buckets, now: float) -> _Entry | None:
         entry = self._refusals.get(buckets)
         if entry is None:
             return None
         if now < entry.until:
-            return entry
+            return entry.refusal(now)
         del self._refusals[buckets]
         return None
 

@@ -61,23 +61,23 @@ async def status_of(charge: Charging, buckets: tuple[BucketSpec, ...], now: floa
 def test_a_refusal_stands_for_seconds_at_most() -> None:
     cache = RefusalCache(1.0)
     cache.remember(BUCKETS, refused(), NOW)
-    assert cache.refused(BUCKETS, NOW + 0.999) == refused()
-    assert cache.refused(BUCKETS, NOW + 1.0) is None
+    assert cache.refusal(BUCKETS, NOW + 0.999) == quota_refusal(refused(), NOW + 0.999)
+    assert cache.refusal(BUCKETS, NOW + 1.0) is None
     assert len(cache) == 0
 
 
 def test_a_refusal_never_outlives_the_reset_of_its_exhausted_bucket() -> None:
     cache = RefusalCache(60.0)
     cache.remember(BUCKETS, refused(reset_at=NOW + 0.25), NOW)
-    assert cache.refused(BUCKETS, NOW + 0.2) is not None
-    assert cache.refused(BUCKETS, NOW + 0.25) is None
+    assert cache.refusal(BUCKETS, NOW + 0.2) is not None
+    assert cache.refusal(BUCKETS, NOW + 0.25) is None
 
 
 def test_only_the_same_buckets_are_refused() -> None:
     cache = RefusalCache(1.0)
     cache.remember(BUCKETS, refused(), NOW)
-    assert cache.refused((APP, OTHER), NOW) is None
-    assert cache.refused((APP,), NOW) is None
+    assert cache.refusal((APP, OTHER), NOW) is None
+    assert cache.refusal((APP,), NOW) is None
 
 
 @pytest.mark.parametrize(
@@ -97,7 +97,7 @@ def test_nothing_is_remembered_that_could_admit_or_has_freed(outcome: QuotaOutco
 def test_zero_seconds_remembers_nothing() -> None:
     cache = RefusalCache(0)
     cache.remember(BUCKETS, refused(), NOW)
-    assert cache.refused(BUCKETS, NOW) is None
+    assert cache.refusal(BUCKETS, NOW) is None
 
 
 def test_the_memory_is_bounded_and_drops_expired_then_oldest_entries() -> None:
@@ -112,12 +112,12 @@ def test_the_memory_is_bounded_and_drops_expired_then_oldest_entries() -> None:
     # The first has expired by NOW + 0.2: it goes, and no live entry has to.
     cache.remember((APP, members[3]), refused(), NOW + 0.2)
     assert len(cache) == 3
-    assert cache.refused((APP, members[1]), NOW + 0.2) is not None
+    assert cache.refusal((APP, members[1]), NOW + 0.2) is not None
     # Full of live entries: the oldest (members[1]) makes room.
     cache.remember((APP, members[4]), refused(), NOW + 0.3)
     assert len(cache) == 3
-    assert cache.refused((APP, members[1]), NOW + 0.3) is None
-    assert cache.refused((APP, members[4]), NOW + 0.3) is not None
+    assert cache.refusal((APP, members[1]), NOW + 0.3) is None
+    assert cache.refusal((APP, members[4]), NOW + 0.3) is not None
 
 
 async def test_a_refused_call_repeated_does_not_reach_the_store() -> None:
